@@ -1,0 +1,37 @@
+# feederos — developer entry points. `make install` is the idempotent bootstrap the others use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+PYTEST_ARGS ?=
+
+.PHONY: install run test lint typecheck bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+run: install
+	$(BIN)/feederos info ieee13
+	$(BIN)/feederos validate ieee123
+	$(BIN)/feederos generate --profile suburban --buses 2000 --seed 7 out/suburban-2000.json
+	$(BIN)/feederos info out/suburban-2000.json
+
+lint: install
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/lint-imports
+	$(BIN)/mypy src/feederos
+
+test: lint
+	$(BIN)/pytest --cov=feederos --cov-report=term $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python bench/generate.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage out

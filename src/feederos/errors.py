@@ -1,0 +1,72 @@
+"""The one exception hierarchy of feederos.
+
+Every error raised on purpose by feederos derives from :class:`FeederosError`, so a
+caller (the CLI, the API) can catch one type and report it cleanly.
+
+Examples
+--------
+>>> issubclass(DssSyntaxError, ImportError_)
+True
+>>> str(DssSyntaxError("unbalanced quote", file="a.dss", line=3))
+'a.dss:3: unbalanced quote'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from feederos.model.validation import Problem
+
+__all__ = [
+    "DssSyntaxError",
+    "FeederosError",
+    "ImportError_",
+    "ModelFormatError",
+    "NetworkValidationError",
+]
+
+
+class FeederosError(Exception):
+    """Base class of every error feederos raises on purpose."""
+
+
+class ImportError_(FeederosError):  # noqa: N801 - trailing underscore avoids the builtin
+    """A feeder file could not be read into the network model.
+
+    Parameters
+    ----------
+    message
+        What is wrong and what to fix.
+    file
+        The file it was found in, if known.
+    line
+        The 1-based line number, if known.
+    """
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None):
+        self.message = message
+        self.file = file
+        self.line = line
+        where = ""
+        if file is not None:
+            where = f"{file}:{line}: " if line is not None else f"{file}: "
+        super().__init__(f"{where}{message}")
+
+
+class DssSyntaxError(ImportError_):
+    """A .dss script has a syntax or semantic error at a known file and line."""
+
+
+class ModelFormatError(FeederosError):
+    """A JSON/YAML network document is malformed or of an unknown schema version."""
+
+
+class NetworkValidationError(FeederosError):
+    """A network failed validation in strict mode; carries every problem found."""
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"network has {len(self.problems)} problem(s):\n{lines}")
