@@ -1,0 +1,127 @@
+"""validate() finds every problem and names element and field in each."""
+
+from __future__ import annotations
+
+import pytest
+
+from feederos.errors import NetworkValidationError
+from feederos.model import (
+    ACLineSegment,
+    Bus,
+    CapacitorControl,
+    CapacitorControlMode,
+    Connection,
+    EnergyConsumer,
+    EnergySource,
+    LineCode,
+    LineImpedance,
+    LinearShuntCompensator,
+    Network,
+    PowerTransformer,
+    RatioTapChanger,
+    Severity,
+    Switch,
+    Terminal,
+    TransformerWinding,
+    validate,
+)
+
+
+def _source() -> EnergySource:
+    return EnergySource(name="src", terminal=Terminal(bus="s"), v_kv=12.47,
+                        r1_ohm=0.1, x1_ohm=1.0, r0_ohm=0.1, x0_ohm=1.0)
+
+
+def _good() -> Network:
+    code = LineCode(name="c3", impedance=LineImpedance(
+        r_matrix_ohm_per_km=[[0.3, 0.1, 0.1], [0.1, 0.3, 0.1], [0.1, 0.1, 0.3]],
+        x_matrix_ohm_per_km=[[0.6, 0.2, 0.2], [0.2, 0.6, 0.2], [0.2, 0.2, 0.6]]))
+    return Network(
+        name="good",
+        buses=[Bus(name="s", v_base_kv=12.47), Bus(name="a", v_base_kv=12.47),
+               Bus(name="b", v_base_kv=0.48)],
+        sources=[_source()],
+        line_codes=[code],
+        lines=[ACLineSegment(name="l1", bus1=Terminal(bus="s"), bus2=Terminal(bus="a"),
+                             length_km=1.0, line_code="c3")],
+        transformers=[PowerTransformer(name="t1", windings=[
+            TransformerWinding(terminal=Terminal(bus="a"), v_kv=12.47, s_kva=500),
+            TransformerWinding(terminal=Terminal(bus="b"), v_kv=0.48, s_kva=500)])],
+        loads=[EnergyConsumer(name="ld", terminal=Terminal(bus="b", nodes=(1,)), phases=1,
+                              v_kv=0.277, p_kw=10, q_kvar=3)],
+    )
+
+
+def test_a_consistent_network_has_no_problems() -> None:
+    assert validate(_good()) == []
+
+
+def test_every_problem_is_collected_with_element_and_field() -> None:
+    net = _good()
+    net.buses += [Bus(name="x", v_base_kv=12.47), Bus(name="y", v_base_kv=4.16)]
+    net.lines.append(ACLineSegment(name="l1", bus1=Terminal(bus="a"), bus2=Terminal(bus="zz"),
+                                   length_km=1.0, line_code="missing"))
+    net.lines.append(ACLineSegment(name="neg", bus1=Terminal(bus="a", nodes=(1,)),
+                                   bus2=Terminal(bus="x", nodes=(1,)), phases=1,
+                                   length_km=1.0, impedance=LineImpedance(
+                                       r1_ohm_per_km=-0.1, x1_ohm_per_km=0.3)))
+    net.loads.append(EnergyConsumer(name="ph", terminal=Terminal(bus="x", nodes=(2,)),
+                                    phases=1, v_kv=2.4, p_kw=1, q_kvar=0))
+    net.transformers.append(PowerTransformer(name="bad_kv", windings=[
+        TransformerWinding(terminal=Terminal(bus="a"), v_kv=12.47, s_kva=50),
+        TransformerWinding(terminal=Terminal(bus="y"), v_kv=0.48, s_kva=50)]))
+    net.regulators.append(RatioTapChanger(name="r", transformer="nope"))
+    found = {(p.collection, p.element, p.field) for p in validate(net)}
+    assert ("lines", "l1", "name") in found  # duplicate name
+    assert ("lines", "l1", "bus2") in found  # unknown bus
+    assert ("lines", "l1", "line_code") in found  # unknown line code
+    assert ("lines", "neg", "impedance.r1_ohm_per_km") in found  # negative R
+    assert ("loads", "ph", "terminal") in found  # phase not present at the bus
+    assert ("transformers", "bad_kv", "windings[1].v_kv") in found  # kV vs bus base
+    assert ("regulators", "r", "transformer") in found
+    for p in validate(net):
+        assert p.element and p.field and p.message
+        assert p.collection in str(p) and p.element in str(p)
+
+
+def test_dangling_and_open_switch_islands_are_warned() -> None:
+    net = _good()
+    net.buses += [Bus(name="c"), Bus(name="d")]
+    net.switches.append(Switch(name="tie", bus1=Terminal(bus="a"), bus2=Terminal(bus="c"),
+                               normal_open=True))
+    net.lines.append(ACLineSegment(name="l2", bus1=Terminal(bus="c"), bus2=Terminal(bus="d"),
+                                   length_km=0.5, line_code="c3"))
+    warnings = [p for p in validate(net) if p.severity is Severity.WARNING]
+    assert any(p.element == "l2" and "dangling" in p.message for p in warnings)
+    net.switches[0].open = False
+    assert validate(net) == []
+
+
+def test_phase_missing_for_delta_and_references_checked() -> None:
+    net = _good()
+    net.capacitors.append(LinearShuntCompensator(
+        name="c", terminal=Terminal(bus="a"), v_kv=12.47, q_kvar=[300.0],
+        control=CapacitorControl(name="cc", mode=CapacitorControlMode.VOLTAGE,
+                                 element="line.nowhere", on_setting=118, off_setting=125)))
+    net.loads.append(EnergyConsumer(name="dl", terminal=Terminal(bus="b", nodes=(2, 4)),
+                                    phases=1, connection=Connection.DELTA, v_kv=0.48,
+                                    p_kw=1, q_kvar=0))
+    fields = {(p.element, p.field) for p in validate(net)}
+    assert ("c", "control.element") in fields
+    assert ("dl", "terminal") in fields
+
+
+def test_strict_raises_one_error_listing_all() -> None:
+    net = _good()
+    net.regulators.append(RatioTapChanger(name="r1", transformer="x1"))
+    net.regulators.append(RatioTapChanger(name="r2", transformer="t1", winding=3))
+    with pytest.raises(NetworkValidationError) as info:
+        validate(net, strict=True)
+    assert len(info.value.problems) == 2
+    assert "r1" in str(info.value) and "r2" in str(info.value)
+
+
+def test_network_without_source_is_an_error() -> None:
+    net = Network(name="n", buses=[Bus(name="a")])
+    (problem,) = validate(net)
+    assert problem.severity is Severity.ERROR and problem.collection == "sources"
