@@ -28,10 +28,8 @@ def open_network(source: str) -> LoadedNetwork:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if path.exists():
-            if path.suffix.lower() == ".dss":
-                network = read_opendss(path)
-            else:
-                network = read_network(path)
+            is_dss = path.suffix.lower() == ".dss"
+            network = read_opendss(path) if is_dss else read_network(path)
         elif source in list_feeders():
             network = load_feeder(source)
         else:

@@ -53,7 +53,9 @@ def format_for(path: str | os.PathLike[str]) -> DocumentFormat:
         return DocumentFormat.JSON
     if suffix in (".yaml", ".yml"):
         return DocumentFormat.YAML
-    raise ModelFormatError(f"{path}: unknown network file type {suffix!r}; use .json, .yaml or .yml")
+    raise ModelFormatError(
+        f"{path}: unknown network file type {suffix!r}; use .json, .yaml or .yml"
+    )
 
 
 def network_from_dict(data: Any, *, source: str = "<document>") -> Network:

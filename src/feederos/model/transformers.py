@@ -54,7 +54,9 @@ class WindingRating(StrictModel):
     max_tap_pu: float = Field(default=1.1, gt=0, description="Highest tap [pu].")
     n_taps: int = Field(default=32, ge=1, description="Number of tap steps between min and max.")
     r_neutral_ohm: float | None = Field(
-        default=None, ge=0, description="Neutral-to-ground resistance; None = solid/open as nodes say [Ω]."
+        default=None,
+        ge=0,
+        description="Neutral-to-ground resistance; None = as the nodes say [Ω].",
     )
     x_neutral_ohm: float = Field(default=0.0, ge=0, description="Neutral reactance [Ω].")
 

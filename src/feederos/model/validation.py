@@ -53,7 +53,8 @@ class Problem:
     severity: Severity = Severity.ERROR
 
     def __str__(self) -> str:
-        return f"{self.severity.value} {self.collection}.{self.element} {self.field}: {self.message}"
+        where = f"{self.collection}.{self.element} {self.field}"
+        return f"{self.severity.value} {where}: {self.message}"
 
 
 def validate(network: Network, *, strict: bool = False) -> list[Problem]:
