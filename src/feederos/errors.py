@@ -5,7 +5,7 @@ caller (the CLI, the API) can catch one type and report it cleanly.
 
 Examples
 --------
->>> issubclass(DssSyntaxError, ImportError_)
+>>> issubclass(DssSyntaxError, NetworkImportError)
 True
 >>> str(DssSyntaxError("unbalanced quote", file="a.dss", line=3))
 'a.dss:3: unbalanced quote'
@@ -22,9 +22,11 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "DssSyntaxError",
     "FeederosError",
-    "ImportError_",
     "ModelFormatError",
+    "NetworkImportError",
     "NetworkValidationError",
+    "TopologyError",
+    "UnknownFeederError",
 ]
 
 
@@ -32,7 +34,7 @@ class FeederosError(Exception):
     """Base class of every error feederos raises on purpose."""
 
 
-class ImportError_(FeederosError):  # noqa: N801 - trailing underscore avoids the builtin
+class NetworkImportError(FeederosError):
     """A feeder file could not be read into the network model.
 
     Parameters
@@ -55,7 +57,7 @@ class ImportError_(FeederosError):  # noqa: N801 - trailing underscore avoids th
         super().__init__(f"{where}{message}")
 
 
-class DssSyntaxError(ImportError_):
+class DssSyntaxError(NetworkImportError):
     """A .dss script has a syntax or semantic error at a known file and line."""
 
 
@@ -70,3 +72,11 @@ class NetworkValidationError(FeederosError):
         self.problems = list(problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"network has {len(self.problems)} problem(s):\n{lines}")
+
+
+class UnknownFeederError(FeederosError, LookupError):
+    """No built-in feeder has the name asked for."""
+
+
+class TopologyError(FeederosError):
+    """A topology query names a bus or element the network lacks, or cannot be answered."""

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "Connection",
     "Element",
+    "ElementName",
     "Name",
     "ReliabilityData",
     "StrictModel",
@@ -39,7 +40,10 @@ __all__ = [
 ]
 
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\s\.]+$")]
-"""An element or bus name: non-empty, no whitespace, no dots (dots separate nodes)."""
+"""A bus name: non-empty, no whitespace, no dots (dots separate nodes)."""
+
+ElementName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^\S+$")]
+"""An element name: non-empty, no whitespace; dots allowed (OpenDSS's ``LineCode.2c_.007``)."""
 
 
 class StrictModel(BaseModel):
@@ -110,5 +114,5 @@ class ReliabilityData(StrictModel):
 class Element(StrictModel):
     """Anything with a name in the network model."""
 
-    name: Name = Field(description="Unique name within the element's collection.")
+    name: ElementName = Field(description="Unique name within the element's collection.")
     description: str | None = Field(default=None, description="Free text.")

@@ -125,16 +125,38 @@ _BRANCHES = ("sources", "lines", "switches", "transformers", "reactors")
 _SHUNTS = ("loads", "capacitors", "generators", "inverters", "ev_chargers")
 
 
+_TERMINAL_FIELDS: dict[str, tuple[str, ...]] = {
+    "sources": ("terminal", "terminal2"),
+    "lines": ("bus1", "bus2"),
+    "switches": ("bus1", "bus2"),
+    "reactors": ("bus1", "bus2"),
+    "capacitors": ("terminal", "terminal2"),
+    "loads": ("terminal",),
+    "generators": ("terminal",),
+    "inverters": ("terminal",),
+    "ev_chargers": ("terminal",),
+}
+"""Which fields of an element hold terminals, per collection (transformers aside)."""
+
+
 def _terminals(collection: str, element: Any) -> Iterator[tuple[str, Terminal]]:
     """Yield (field, terminal) for every terminal an element has."""
     if collection == "transformers":
         for i, w in enumerate(element.windings):
             yield f"windings[{i}].terminal", w.terminal
         return
-    for field in ("terminal", "terminal2", "bus1", "bus2"):
-        t = getattr(element, field, None)
-        if isinstance(t, Terminal):
+    for field in _TERMINAL_FIELDS.get(collection, ()):
+        t = getattr(element, field)
+        if t is not None:
             yield field, t
+
+
+def _all_terminals(net: Network) -> Iterator[tuple[str, Any, str, Terminal]]:
+    """Yield (collection, element, field, terminal) over the whole network."""
+    for collection in ("transformers", *_TERMINAL_FIELDS):
+        for element in net.collection(collection):
+            for field, t in _terminals(collection, element):
+                yield collection, element, field, t
 
 
 def _duplicate_names(net: Network) -> Iterator[Problem]:
@@ -147,35 +169,31 @@ def _duplicate_names(net: Network) -> Iterator[Problem]:
 
 def _unknown_buses(net: Network) -> Iterator[Problem]:
     buses = {b.name for b in net.buses}
-    for collection, element in net.iter_elements():
-        for field, t in _terminals(collection, element):
-            if t.bus not in buses:
-                yield Problem(collection, element.name, field, f"bus {t.bus!r} is not in buses")
+    for collection, element, field, t in _all_terminals(net):
+        if t.bus not in buses:
+            yield Problem(collection, element.name, field, f"bus {t.bus!r} is not in buses")
+
+
+_CONNECTED = frozenset({"loads", "capacitors", "reactors", "generators", "inverters",
+                        "ev_chargers"})
+"""Collections whose elements have a wye/delta ``connection``."""
 
 
 def _terminal_shapes(net: Network) -> Iterator[Problem]:
-    for collection, element in net.iter_elements():
-        phases = getattr(element, "phases", None)
-        if phases is None:
-            continue
-        delta = getattr(element, "connection", None) is Connection.DELTA
-        for field, t in _terminals(collection, element):
-            if collection == "transformers":
-                lo = 1
-                hi = phases + 1
-            else:
-                lo = phases
-                hi = phases + 1
-            if delta and phases == 1:
-                lo, hi = 1, 2
-            if not lo <= len(t.nodes) <= hi:
-                yield Problem(
-                    collection, element.name, field,
-                    f"{len(t.nodes)} nodes given for {phases} phase(s); give {lo}"
-                    + (f" to {hi}" if hi != lo else ""),
-                )
-            if any(n < 0 for n in t.nodes):
-                yield Problem(collection, element.name, field, "node numbers must be >= 0")
+    for collection, element, field, t in _all_terminals(net):
+        phases = element.phases
+        # Transformer windings may leave phases implicit; a 1-phase delta element
+        # spans two nodes; a wye element may add its neutral as a last node.
+        lo = 1 if collection == "transformers" else phases
+        hi = phases + 1
+        if collection in _CONNECTED and element.connection is Connection.DELTA and phases == 1:
+            lo, hi = 1, 2
+        if not lo <= len(t.nodes) <= hi:
+            span = f"{lo}" + (f" to {hi}" if hi != lo else "")
+            yield Problem(collection, element.name, field,
+                          f"{len(t.nodes)} nodes given for {phases} phase(s); give {span}")
+        if any(n < 0 for n in t.nodes):
+            yield Problem(collection, element.name, field, "node numbers must be >= 0")
 
 
 def _ref(
@@ -374,8 +392,9 @@ def _connectivity(net: Network) -> Iterator[Problem]:
         for w in xf.windings[1:]:
             union(xf.windings[0].terminal.bus, w.terminal.bus)
     energised = {find(s.terminal.bus) for s in net.sources}
-    energised |= {find(i.terminal.bus) for i in net.inverters if i.grid_forming}
-    if not net.sources and not any(i.grid_forming for i in net.inverters):
+    forming = [i for i in net.inverters if i.grid_forming and i.enabled]
+    energised |= {find(i.terminal.bus) for i in forming}
+    if not net.sources and not forming:
         if net.buses:
             yield Problem("sources", "(none)", "sources",
                           "network has no source (EnergySource or grid-forming inverter)")

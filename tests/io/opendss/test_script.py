@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from feederos.errors import DssSyntaxError, ImportError_
+from feederos.errors import DssSyntaxError, NetworkImportError
 from feederos.io.opendss._properties import default_objects
 from feederos.io.opendss._script import DssProperty, SourceLocation, parse_script, read_script
 from feederos.io.opendss._values import (
@@ -420,7 +420,7 @@ _FUZZ_TEXT = st.one_of(
 def test_fuzz_only_dss_syntax_errors(tmp_path: Path, text: str) -> None:
     try:
         script = parse_script(text, base_dir=tmp_path)
-    except ImportError_ as exc:
+    except NetworkImportError as exc:
         assert isinstance(exc, DssSyntaxError)
         return
     counts = Counter(cls for cls, _ in script.objects)

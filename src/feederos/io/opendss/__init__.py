@@ -1,0 +1,50 @@
+"""Reading OpenDSS scripts into the feederos network model.
+
+Examples
+--------
+>>> import pathlib, tempfile
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "tiny.dss"
+>>> _ = path.write_text(
+...     "New Circuit.tiny basekv=12.47 bus1=src\\n"
+...     "New Line.l1 bus1=src bus2=b r1=0.1 x1=0.3 length=1 units=km\\n"
+...     "New Load.ld bus1=b kv=12.47 kw=100 pf=1\\n")
+>>> net = read_opendss(path)
+>>> dss_class_counts(net)["Load"], [b.name for b in net.buses]
+(1, ['src', 'b'])
+"""
+
+from __future__ import annotations
+
+import os
+
+from feederos.io.opendss._convert import DssImportWarning, convert_script, dss_class_counts
+from feederos.io.opendss._script import read_script
+from feederos.model import Network
+
+__all__ = ["DssImportWarning", "dss_class_counts", "read_opendss"]
+
+
+def read_opendss(path: str | os.PathLike[str]) -> Network:
+    """Read an OpenDSS master file (and everything it redirects to) into a Network.
+
+    Parameters
+    ----------
+    path
+        The ``.dss`` file to run, as OpenDSS's ``Compile`` would.
+
+    Returns
+    -------
+    Network
+        The network model.
+
+    Raises
+    ------
+    feederos.errors.DssSyntaxError
+        A command or value is malformed (the message names file and line).
+
+    Warns
+    -----
+    DssImportWarning
+        Once, listing the classes and properties that have no place in the model.
+    """
+    return convert_script(read_script(path))

@@ -4,7 +4,7 @@ Examples
 --------
 >>> parse_terminal("671.1.3", n_conductors=2, n_phases=2)
 Terminal(bus='671', nodes=(1, 3))
->>> parse_terminal("634", n_conductors=4, n_phases=3)
+>>> parse_terminal("634", n_conductors=4, n_phases=3, wye_neutral=True)
 Terminal(bus='634', nodes=(1, 2, 3))
 """
 
