@@ -125,3 +125,89 @@ def test_network_without_source_is_an_error() -> None:
     net = Network(name="n", buses=[Bus(name="a")])
     (problem,) = validate(net)
     assert problem.severity is Severity.ERROR and problem.collection == "sources"
+
+
+def test_every_kind_of_reference_is_checked() -> None:
+    from feederos.model import (
+        Curve,
+        EVCharger,
+        InverterControl,
+        InverterControlMode,
+        LineGeometry,
+        Meter,
+        MeterKind,
+        PowerElectronicsConnection,
+        ProtectiveDevice,
+        ProtectiveDeviceKind,
+    )
+
+    net = _good()
+    net.line_geometries.append(LineGeometry(name="g", n_conductors=1, n_phases=1, x_m=[0.0],
+                                            h_m=[9.0], conductors=["nowire"],
+                                            conductor_kinds=["wire"]))
+    net.lines += [
+        ACLineSegment(name="lg", bus1=Terminal(bus="s"), bus2=Terminal(bus="a"),
+                      length_km=1, geometry="nogeo"),
+        ACLineSegment(name="ls", bus1=Terminal(bus="s"), bus2=Terminal(bus="a"),
+                      length_km=1, spacing="nosp", wires=["w1"]),
+        ACLineSegment(name="l4", bus1=Terminal(bus="s"), bus2=Terminal(bus="a"), phases=4,
+                      length_km=1, line_code="c3"),
+    ]
+    net.transformers[0].code = "nocode"
+    net.loads[0].yearly_shape = "noshape"
+    net.curves.append(Curve(name="vv", x=[0.9, 1.1], y=[0.4, -0.4]))
+    net.inverters.append(PowerElectronicsConnection(
+        name="pv", kind="pv", terminal=Terminal(bus="b"), v_kv=0.48, s_kva=10,
+        volt_watt_curve="nocurve"))
+    net.inverter_controls.append(InverterControl(
+        name="ic", mode=InverterControlMode.VOLT_VAR, volt_var_curve="vv",
+        der=["pvsystem.pv", "pvsystem.ghost"]))
+    net.ev_chargers.append(EVCharger(name="ev", terminal=Terminal(bus="b", nodes=(1,)),
+                                     v_kv=0.277, p_max_kw=7.2, schedule_shape="noshape"))
+    net.protective_devices.append(ProtectiveDevice(name="f", kind=ProtectiveDeviceKind.FUSE,
+                                                   element="line.nowhere"))
+    net.meters.append(Meter(name="m", kind=MeterKind.MONITOR, element="widget.x"))
+    found = {(p.collection, p.element, p.field): p for p in validate(net)}
+    for key in [
+        ("line_geometries", "g", "conductors"),
+        ("lines", "lg", "geometry"),
+        ("lines", "ls", "spacing"),
+        ("lines", "ls", "wires"),
+        ("lines", "l4", "phases"),
+        ("transformers", "t1", "code"),
+        ("loads", "ld", "yearly_shape"),
+        ("inverters", "pv", "volt_watt_curve"),
+        ("inverter_controls", "ic", "der"),
+        ("ev_chargers", "ev", "schedule_shape"),
+        ("protective_devices", "f", "element"),
+        ("meters", "m", "element"),
+    ]:
+        assert key in found, key
+    assert "pvsystem.ghost" in found[("inverter_controls", "ic", "der")].message
+    assert found[("meters", "m", "element")].severity is Severity.WARNING
+
+
+def test_terminal_shapes_and_negative_values() -> None:
+    net = _good()
+    net.line_codes[0].impedance.r_matrix_ohm_per_km[1][1] = -0.3
+    net.loads.append(EnergyConsumer(name="four", terminal=Terminal(bus="b", nodes=(1, 2, 3, 4, 5)),
+                                    v_kv=0.48, p_kw=1, q_kvar=0))
+    net.lines.append(ACLineSegment(name="neg_c", bus1=Terminal(bus="s"), bus2=Terminal(bus="a"),
+                                   length_km=1, impedance=LineImpedance(
+                                       r1_ohm_per_km=0.1, x1_ohm_per_km=0.2,
+                                       c1_nf_per_km=-5.0)))
+    found = {(p.collection, p.element, p.field) for p in validate(net)}
+    assert ("line_codes", "c3", "impedance.r_matrix_ohm_per_km") in found
+    assert ("loads", "four", "terminal") in found
+    assert ("lines", "neg_c", "impedance.c1_nf_per_km") in found
+
+
+def test_grid_forming_inverter_energises_a_microgrid() -> None:
+    from feederos.model import PowerElectronicsConnection
+
+    net = Network(name="island", buses=[Bus(name="h")], inverters=[PowerElectronicsConnection(
+        name="anchor", kind="battery", terminal=Terminal(bus="h", nodes=(1,)), phases=1,
+        v_kv=0.24, s_kva=10, energy_kwh=13.5, grid_forming=True)])
+    assert validate(net) == []
+    net.inverters[0].enabled = False
+    assert any(p.collection == "sources" for p in validate(net))

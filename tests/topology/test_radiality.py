@@ -68,3 +68,23 @@ def test_two_sources_on_a_tree_is_radial() -> None:
 
 def test_empty_network_is_radial() -> None:
     assert is_radial(Network(name="n"))
+
+
+def test_single_phase_bank_is_not_a_loop_but_overlapping_parallels_are() -> None:
+    from feederos.model import PowerTransformer, Terminal, TransformerWinding
+    from feederos.topology._examples import example_network
+
+    net = example_network()
+    src = net.sources[0].terminal.bus
+    net.buses.append(net.buses[0].model_copy(update={"name": "rg"}))
+    for phase in (1, 2, 3):
+        net.transformers.append(PowerTransformer(name=f"reg{phase}", phases=1, windings=[
+            TransformerWinding(terminal=Terminal(bus=src, nodes=(phase, 0)), v_kv=2.4, s_kva=1666),
+            TransformerWinding(terminal=Terminal(bus="rg", nodes=(phase, 0)), v_kv=2.4,
+                               s_kva=1666)]))
+    assert is_radial(net) and loops(net) == []
+    reg2 = next(t for t in net.transformers if t.name == "reg2")
+    reg2.windings[0] = reg2.windings[0].model_copy(update={"terminal": Terminal(bus=src,
+                                                                               nodes=(1, 0))})
+    assert not is_radial(net)
+    assert sorted(loops(net)[0]) == sorted([src, "rg"])

@@ -326,6 +326,9 @@ def _phases_at_buses(net: Network) -> Iterator[Problem]:
         for element in net.collection(collection):
             for _, t in _terminals(collection, element):
                 supplied[t.bus].update(t.nodes)
+    for inverter in net.inverters:
+        if inverter.grid_forming:  # it sets the voltage of the nodes it sits on
+            supplied[inverter.terminal.bus].update(inverter.terminal.nodes)
     for collection in _SHUNTS:
         for element in net.collection(collection):
             for field, t in _terminals(collection, element):

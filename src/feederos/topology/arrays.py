@@ -85,6 +85,9 @@ class TopologyArrays:
         The collection and name of the element each edge belongs to.
     edge_length_km
         Line length of each edge, NaN for other elements [km].
+    edge_phases
+        Bit mask of the phase nodes (1, 2, 3 → bits 1, 2, 3) each edge carries at its
+        first end; used to tell a bank of single-phase units from a loop.
     edge_open
         Whether the branch is open now (open switch or open protective device).
     edge_closed
@@ -111,6 +114,7 @@ class TopologyArrays:
     edge_collection: npt.NDArray[np.object_]
     edge_element: npt.NDArray[np.object_]
     edge_length_km: npt.NDArray[np.float64]
+    edge_phases: IntArray
     edge_open: BoolArray
     edge_closed: BoolArray
     adjacency: sp.csr_matrix
@@ -309,6 +313,7 @@ def topology_arrays(network: Network | TopologyArrays, *, respect_switches: bool
     coll: list[str] = []
     elem: list[str] = []
     length: list[float] = []
+    phases: list[int] = []
     is_open: list[bool] = []
     element_edges: dict[ElementId, list[int]] = {}
     for collection, name, where, t1, t2, sw_open, length_km in _branches(network):
@@ -323,6 +328,7 @@ def topology_arrays(network: Network | TopologyArrays, *, respect_switches: bool
         coll.append(collection)
         elem.append(name)
         length.append(length_km)
+        phases.append(_phase_mask(t1))
         is_open.append(sw_open)
     for key in _opened_by_protection(network, element_edges):
         for k in element_edges[key]:
@@ -353,6 +359,7 @@ def topology_arrays(network: Network | TopologyArrays, *, respect_switches: bool
         edge_collection=np.asarray(coll, dtype=object),
         edge_element=np.asarray(elem, dtype=object),
         edge_length_km=np.asarray(length, dtype=np.float64),
+        edge_phases=np.asarray(phases, dtype=np.int64),
         edge_open=edge_open,
         edge_closed=closed,
         adjacency=_adjacency(len(names), e1[closed], e2[closed]),
@@ -392,6 +399,18 @@ def _branches(
         if c.terminal2 is not None and c.terminal2.bus != c.terminal.bus:
             fields = ("terminal", "terminal2")
             yield "capacitors", c.name, fields, c.terminal, c.terminal2, False, nan
+
+
+_ALL_PHASES = 0b1110
+
+
+def _phase_mask(terminal: Terminal) -> int:
+    """Bits 1–3 set for the phase nodes a terminal uses; all three if it names none."""
+    mask = 0
+    for node in terminal.nodes:
+        if 1 <= node <= 3:
+            mask |= 1 << node
+    return mask or _ALL_PHASES
 
 
 def _opened_by_protection(
