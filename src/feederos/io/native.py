@@ -117,7 +117,8 @@ def write_network(network: Network, path: str | os.PathLike[str]) -> None:
     if fmt is DocumentFormat.JSON:
         text = json.dumps(data, indent=1, allow_nan=False) + "\n"
     else:
-        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+        # Non-ASCII is escaped: YAML would fold Unicode line breaks (NEL, LS, PS) to spaces.
+        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=False, width=100)
     target = Path(path)
     tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
     try:

@@ -41,6 +41,10 @@ def read_opendss(path: str | os.PathLike[str]) -> Network:
     ------
     feederos.errors.DssSyntaxError
         A command or value is malformed (the message names file and line).
+    feederos.errors.NetworkImportError
+        An element's data does not make a valid model element; the message names the
+        file and line, the element (``line.l1``), the model field and the OpenDSS
+        property it came from. A bad ``Set`` option names the master file and option.
 
     Warns
     -----

@@ -24,11 +24,21 @@ from __future__ import annotations
 import math
 import warnings
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from pydantic import ValidationError
+
 from feederos.errors import NetworkImportError
-from feederos.io.opendss._convert_base import Context, DssImportWarning, as_float, as_int
+from feederos.io.opendss._convert_base import (
+    Context,
+    DssImportWarning,
+    as_float,
+    as_int,
+    element_errors,
+    fail,
+)
 from feederos.io.opendss._convert_elements import (
     DEFAULT_LOADSHAPE,
     convert_capacitor,
@@ -57,8 +67,9 @@ from feederos.io.opendss._convert_transformers import (
     convert_xfmrcode,
     read_xfmrcode,
 )
-from feederos.io.opendss._script import DssProperty, DssScript, SourceLocation
+from feederos.io.opendss._script import DssObject, DssProperty, DssScript, SourceLocation
 from feederos.model import (
+    ACLineSegment,
     Bus,
     Connection,
     ControlMode,
@@ -99,83 +110,88 @@ def convert_script(script: DssScript, *, name: str | None = None) -> Network:
         "inverters", "inverter_controls", "load_shapes", "curves", "meters")}
     codes: dict[str, tuple[Any, str, int]] = {}
     xfcodes: dict[str, Any] = {}
-    capcontrols: list[tuple[str, Any]] = []
+    capcontrols: list[tuple[DssObject, str, Any]] = []
     geometry_phases: dict[str, int] = {}
     for (cls, _), obj in script.objects.items():
-        if cls == "vsource":
-            net["sources"].append(convert_vsource(obj, ctx))
-        elif cls in ("wiredata", "cndata", "tsdata"):
-            key = {"wiredata": "wire_data", "cndata": "cn_data", "tsdata": "ts_data"}[cls]
-            net[key].append(convert_conductor(obj, ctx))
-        elif cls == "linespacing":
-            net["line_spacings"].append(convert_spacing(obj, ctx))
-            geometry_phases[obj.name] = net["line_spacings"][-1].n_phases
-        elif cls == "linegeometry":
-            net["line_geometries"].append(convert_geometry(obj, ctx))
-            geometry_phases[obj.name] = net["line_geometries"][-1].n_phases
-        elif cls == "linecode":
-            codes[obj.name] = convert_linecode(obj, ctx, freq)
-            net["line_codes"].append(codes[obj.name][0])
-        elif cls == "line":
-            element = convert_line(obj, ctx, codes, freq, geometry_phases)
-            net["lines" if element.__class__.__name__ == "ACLineSegment" else "switches"].append(
-                element
-            )
-        elif cls == "xfmrcode":
-            xfcodes[obj.name] = read_xfmrcode(obj, ctx, xfcodes)
-            net["transformer_codes"].append(convert_xfmrcode(obj, xfcodes[obj.name]))
-        elif cls == "transformer":
-            net["transformers"].append(convert_transformer(obj, ctx, xfcodes))
-        elif cls == "regcontrol":
-            net["regulators"].append(convert_regcontrol(obj, ctx))
-        elif cls == "capacitor":
-            net["capacitors"].append(convert_capacitor(obj, ctx))
-        elif cls == "capcontrol":
-            capcontrols.append(convert_capcontrol(obj, ctx))
-        elif cls == "reactor":
-            net["reactors"].append(convert_reactor(obj, ctx, freq))
-        elif cls == "load":
-            net["loads"].append(convert_load(obj, ctx))
-        elif cls == "generator":
-            net["generators"].append(convert_generator(obj, ctx))
-        elif cls in ("pvsystem", "storage"):
-            net["inverters"].append(convert_der(obj, ctx))
-        elif cls == "invcontrol":
-            net["inverter_controls"].append(convert_invcontrol(obj, ctx))
-        elif cls == "xycurve":
-            net["curves"].append(convert_xycurve(obj, ctx))
-        elif cls in ("fuse", "recloser", "relay"):
-            net["protective_devices"].append(convert_protective(obj, ctx))
-        elif cls in ("energymeter", "monitor"):
-            net["meters"].append(convert_meter(obj, ctx))
-        elif cls == "loadshape":
-            net["load_shapes"].append(convert_loadshape(obj, ctx))
-        elif cls in _IGNORED_CLASSES and not obj.properties:
-            continue
-        else:
-            ctx.skip_class(cls)
+        with element_errors(obj):
+            if cls == "vsource":
+                net["sources"].append(convert_vsource(obj, ctx))
+            elif cls in ("wiredata", "cndata", "tsdata"):
+                key = {"wiredata": "wire_data", "cndata": "cn_data", "tsdata": "ts_data"}[cls]
+                net[key].append(convert_conductor(obj, ctx))
+            elif cls == "linespacing":
+                net["line_spacings"].append(convert_spacing(obj, ctx))
+                geometry_phases[obj.name] = net["line_spacings"][-1].n_phases
+            elif cls == "linegeometry":
+                net["line_geometries"].append(convert_geometry(obj, ctx))
+                geometry_phases[obj.name] = net["line_geometries"][-1].n_phases
+            elif cls == "linecode":
+                codes[obj.name] = convert_linecode(obj, ctx, freq)
+                net["line_codes"].append(codes[obj.name][0])
+            elif cls == "line":
+                element = convert_line(obj, ctx, codes, freq, geometry_phases)
+                collection = "lines" if isinstance(element, ACLineSegment) else "switches"
+                net[collection].append(element)
+            elif cls == "xfmrcode":
+                state = read_xfmrcode(obj, ctx, xfcodes)
+                net["transformer_codes"].append(convert_xfmrcode(obj, state))
+                xfcodes[obj.name] = state
+            elif cls == "transformer":
+                net["transformers"].append(convert_transformer(obj, ctx, xfcodes))
+            elif cls == "regcontrol":
+                net["regulators"].append(convert_regcontrol(obj, ctx))
+            elif cls == "capacitor":
+                net["capacitors"].append(convert_capacitor(obj, ctx))
+            elif cls == "capcontrol":
+                capcontrols.append((obj, *convert_capcontrol(obj, ctx)))
+            elif cls == "reactor":
+                net["reactors"].append(convert_reactor(obj, ctx, freq))
+            elif cls == "load":
+                net["loads"].append(convert_load(obj, ctx))
+            elif cls == "generator":
+                net["generators"].append(convert_generator(obj, ctx))
+            elif cls in ("pvsystem", "storage"):
+                net["inverters"].append(convert_der(obj, ctx))
+            elif cls == "invcontrol":
+                net["inverter_controls"].append(convert_invcontrol(obj, ctx))
+            elif cls == "xycurve":
+                net["curves"].append(convert_xycurve(obj, ctx))
+            elif cls in ("fuse", "recloser", "relay"):
+                net["protective_devices"].append(convert_protective(obj, ctx))
+            elif cls in ("energymeter", "monitor"):
+                net["meters"].append(convert_meter(obj, ctx))
+            elif cls == "loadshape":
+                net["load_shapes"].append(convert_loadshape(obj, ctx))
+            elif cls in _IGNORED_CLASSES and not obj.properties:
+                continue
+            else:
+                ctx.skip_class(cls)
     if not any(s.name == "default" for s in net["load_shapes"]):
         net["load_shapes"].insert(0, LoadShape(name="default", p_mult=list(DEFAULT_LOADSHAPE)))
     caps = {c.name: i for i, c in enumerate(net["capacitors"])}
-    for cap_name, control in capcontrols:
+    for obj, cap_name, control in capcontrols:
         if cap_name not in caps:
-            raise NetworkImportError(f"CapControl {control.name!r}: no capacitor {cap_name!r}")
+            prop = obj.get_property("capacitor")
+            raise fail(obj, f"no capacitor {cap_name!r}", prop)
         i = caps[cap_name]
         if net["capacitors"][i].control is not None:
             ctx.unsupported["capcontrol (second control of one capacitor)"] += 1
             continue
         net["capacitors"][i] = net["capacitors"][i].model_copy(update={"control": control})
     settings = _settings(script, ctx)
-    buses = _buses(script, net)
+    with _option_errors(script, "voltagebases"):
+        bases = script.voltage_bases_kv
+        if not all(0.0 < b < math.inf for b in bases):
+            raise ValueError("every voltage base must be a positive number [kV]")
     network = Network(
         name=name or script.circuit_name or "opendss",
         base_frequency_hz=freq,
-        voltage_bases_kv=list(script.voltage_bases_kv),
+        voltage_bases_kv=list(bases),
         settings=settings,
-        buses=buses,
+        buses=_buses(script, net),
         **net,
     )
-    if script.voltage_bases_kv:
+    if bases:
         _set_voltage_bases(network)
     if ctx.unsupported:
         listing = ", ".join(f"{k} ×{n}" for k, n in sorted(ctx.unsupported.items()))
@@ -187,11 +203,47 @@ def convert_script(script: DssScript, *, name: str | None = None) -> Network:
     return network
 
 
+def _master_file(script: DssScript) -> str:
+    return script.files_read[0] if script.files_read else "<script>"
+
+
+@contextmanager
+def _option_errors(script: DssScript, key: str) -> Iterator[None]:
+    """Report a bad ``Set key=value`` as a NetworkImportError naming the option.
+
+    The script keeps no line for ``Set`` options, so the error names the master file.
+    """
+    text = f"Set {key}={script.options.get(key, '')!r}"
+    try:
+        yield
+    except NetworkImportError as exc:
+        message = exc.message.split(": ", 1)[-1] if exc.file == _OPTION_FILE else exc.message
+        raise NetworkImportError(f"{text}: {message}", file=_master_file(script)) from exc
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+            for e in exc.errors(include_url=False)
+        )
+        raise NetworkImportError(f"{text}: {problems}", file=_master_file(script)) from exc
+    except (ValueError, ArithmeticError, LookupError) as exc:
+        raise NetworkImportError(f"{text}: {exc}", file=_master_file(script)) from exc
+
+
+_OPTION_FILE = "<set>"
+
+
+def _option(script: DssScript, key: str) -> DssProperty:
+    return DssProperty(key, script.options[key], SourceLocation(_OPTION_FILE, 0))
+
+
 def _base_frequency(script: DssScript) -> float:
-    text = script.options.get("defaultbasefrequency")
-    if text is None:
+    if "defaultbasefrequency" not in script.options:
         return 60.0
-    return as_float(DssProperty("defaultbasefrequency", text, SourceLocation("<set>", 0)))
+    with _option_errors(script, "defaultbasefrequency"):
+        freq = as_float(_option(script, "defaultbasefrequency"))
+        if not 0.0 < freq < math.inf:
+            raise ValueError("the base frequency must be a positive number [Hz]")
+    return freq
 
 
 def _duration_s(text: str) -> float:
@@ -200,51 +252,55 @@ def _duration_s(text: str) -> float:
     if word and word[-1] in "hms":
         factor = {"h": 3600.0, "m": 60.0, "s": 1.0}[word[-1]]
         word = word[:-1]
-    return float(word) * factor
+    try:
+        return float(word) * factor
+    except ValueError:
+        raise ValueError("expected a duration such as 900, 15m, 0.25h or 900s") from None
 
 
-_SETTING_KEYS = ("mode", "number", "stepsize", "tolerance", "maxiterations", "maxcontroliter",
-                 "controlmode", "loadmult", "earthmodel", "defaultbasefrequency",
-                 "voltagebases")
+#: ``Set`` option -> StudySettings field it gives.
+_SETTING_FIELDS = {"mode": "mode", "number": "number", "stepsize": "step_s",
+                   "tolerance": "tolerance_pu", "maxiterations": "max_iterations",
+                   "maxcontroliter": "max_control_iterations", "controlmode": "control_mode",
+                   "loadmult": "load_multiplier", "earthmodel": "earth_model"}
+_SETTING_KEYS = (*_SETTING_FIELDS, "defaultbasefrequency", "voltagebases")
+_SOLVE_MODES = {"s": SolveMode.SNAPSHOT, "da": SolveMode.DAILY, "y": SolveMode.YEARLY,
+                "du": SolveMode.DUTY}
+
+
+def _setting(script: DssScript, key: str, ctx: Context) -> Any:
+    """The StudySettings value of ``Set key=...``, or None if it has no place there."""
+    text = script.options[key]
+    word = text.strip().lower()
+    if key == "mode":
+        found = [m for k, m in _SOLVE_MODES.items() if word.startswith(k)]
+        if not found:
+            ctx.unsupported[f"set mode={word}"] += 1
+            return None
+        return found[0]
+    if key == "stepsize":
+        return _duration_s(text)
+    if key == "controlmode":
+        found_modes = [m for m in ControlMode if m.value.startswith(word[:3])]
+        return found_modes[-1] if found_modes else None
+    if key == "earthmodel":
+        return word
+    if key in ("number", "maxiterations", "maxcontroliter"):
+        return as_int(_option(script, key))
+    return as_float(_option(script, key))
 
 
 def _settings(script: DssScript, ctx: Context) -> StudySettings:
-    opts = script.options
-    where = SourceLocation("<set>", 0)
     v: dict[str, Any] = {}
-
-    def num(key: str) -> float:
-        return as_float(DssProperty(key, opts[key], where))
-
-    if "mode" in opts:
-        word = opts["mode"].strip().lower()
-        modes = {"s": SolveMode.SNAPSHOT, "da": SolveMode.DAILY, "y": SolveMode.YEARLY,
-                 "du": SolveMode.DUTY}
-        found = [m for k, m in modes.items() if word.startswith(k)]
-        if found:
-            v["mode"] = found[0]
-        else:
-            ctx.unsupported[f"set mode={word}"] += 1
-    if "number" in opts:
-        v["number"] = as_int(DssProperty("number", opts["number"], where))
-    if "stepsize" in opts:
-        v["step_s"] = _duration_s(opts["stepsize"])
-    if "tolerance" in opts:
-        v["tolerance_pu"] = num("tolerance")
-    if "maxiterations" in opts:
-        v["max_iterations"] = int(num("maxiterations"))
-    if "maxcontroliter" in opts:
-        v["max_control_iterations"] = int(num("maxcontroliter"))
-    if "controlmode" in opts:
-        word = opts["controlmode"].strip().lower()
-        for mode in ControlMode:
-            if mode.value.startswith(word[:3]):
-                v["control_mode"] = mode
-    if "loadmult" in opts:
-        v["load_multiplier"] = num("loadmult")
-    if "earthmodel" in opts:
-        v["earth_model"] = opts["earthmodel"].strip().lower()
-    extra = {k: val for k, val in opts.items() if k not in _SETTING_KEYS}
+    for key in script.options:
+        field_name = _SETTING_FIELDS.get(key)
+        if field_name is None:
+            continue
+        with _option_errors(script, key):
+            value = _setting(script, key, ctx)
+            if value is not None:  # validate here to name the option on error
+                v[field_name] = getattr(StudySettings(**{field_name: value}), field_name)
+    extra = {k: val for k, val in script.options.items() if k not in _SETTING_KEYS}
     return StudySettings(extra=extra, **v)
 
 
@@ -304,23 +360,25 @@ def _set_voltage_bases(network: Network) -> None:
     """Carry the source voltage through the network and pick the nearest base (in place)."""
     adjacency: dict[str, list[tuple[str, float]]] = {}
 
-    def link(a: str, b: str, ratio: float) -> None:
-        adjacency.setdefault(a, []).append((b, ratio))
-        adjacency.setdefault(b, []).append((a, 1.0 / ratio))
+    def link(a: str, b: str, v_a: float = 1.0, v_b: float = 1.0) -> None:
+        # both ratios by division of positive voltages: never a division by zero, and an
+        # absurd ratio (1e308 kV to 1e-308 kV) gives inf or 0 rather than an error
+        adjacency.setdefault(a, []).append((b, v_b / v_a))
+        adjacency.setdefault(b, []).append((a, v_a / v_b))
 
     for line in network.lines:
-        link(line.bus1.bus, line.bus2.bus, 1.0)
+        link(line.bus1.bus, line.bus2.bus)
     for sw in network.switches:
         if not sw.open:
-            link(sw.bus1.bus, sw.bus2.bus, 1.0)
+            link(sw.bus1.bus, sw.bus2.bus)
     for reactor in network.reactors:
         if reactor.bus2 is not None:
-            link(reactor.bus1.bus, reactor.bus2.bus, 1.0)
+            link(reactor.bus1.bus, reactor.bus2.bus)
     for t in network.transformers:
         v1 = _winding_ln_kv(t, 0)
         for i in range(1, len(t.windings)):
-            link(t.windings[0].terminal.bus, t.windings[i].terminal.bus,
-                 _winding_ln_kv(t, i) / v1)
+            link(t.windings[0].terminal.bus, t.windings[i].terminal.bus, v1,
+                 _winding_ln_kv(t, i))
     v_ln: dict[str, float] = {}
     queue: deque[str] = deque()
     for src in network.sources:

@@ -18,6 +18,7 @@ from feederos.io.opendss._convert_base import (
     Context,
     as_array,
     as_bool,
+    as_count,
     as_float,
     as_float_array,
     as_int,
@@ -87,76 +88,151 @@ def _name(text: str) -> str:
     return text.strip().lower()
 
 
+class _VsourceState:
+    """A Vsource's stored values, updated edit by edit as OpenDSS's ``TVsourceObj`` does.
+
+    OpenDSS recomputes the derived quantities (R1, X1, R0, X0 or the short-circuit
+    levels) at the end of every command that edits the source (``RecalcElementData``),
+    so which values a later command finds depends on the edits before it.
+    """
+
+    def __init__(self) -> None:
+        self.phases = 3
+        self.kv, self.pu, self.angle, self.base_mva = 115.0, 1.0, 0.0, 100.0
+        self.mva3, self.mva1, self.x1r1, self.x0r0 = 2000.0, 2100.0, 4.0, 3.0
+        self.isc3, self.isc1 = 10000.0, 10540.0
+        self.r1, self.x1, self.r0, self.x0 = 1.65, 6.6, 1.9, 5.7
+        self.puz1 = self.puz0 = 0j
+        self.z0_given = self.puz1_given = self.puz0_given = False
+        self.spec = 1
+        self.recalc()
+
+    def recalc(self) -> None:
+        factor = 1.0 if self.phases == 1 else math.sqrt(3.0)
+        kv = self.kv
+        if self.spec in (1, 2):
+            if self.spec == 2:
+                self.mva3 = math.sqrt(3.0) * kv * self.isc3 / 1000.0
+                self.mva1 = factor * kv * self.isc1 / 1000.0
+            self.x1 = kv**2 / self.mva3 / math.sqrt(1.0 + 1.0 / self.x1r1**2)
+            self.r1 = self.x1 / self.x1r1
+            if self.spec == 1:
+                self.isc3 = self.mva3 * 1000.0 / (math.sqrt(3.0) * kv)
+                self.isc1 = self.mva1 * 1000.0 / (factor * kv)
+            a = 1.0 + self.x0r0**2
+            b = 4.0 * (self.r1 + self.x1 * self.x0r0)
+            c = 4.0 * (self.r1**2 + self.x1**2) - (3.0 * kv * 1000.0 / factor / self.isc1) ** 2
+            self.r0 = (-b + math.sqrt(max(b * b - 4.0 * a * c, 0.0))) / (2.0 * a)
+            self.x0 = self.r0 * self.x0r0
+            return
+        if self.puz1_given:
+            zbase = kv**2 / self.base_mva
+            self.r1, self.x1 = self.puz1.real * zbase, self.puz1.imag * zbase
+            self.r0, self.x0 = self.puz0.real * zbase, self.puz0.imag * zbase
+        if self.phases == 1:
+            self.r0, self.x0 = self.r1, self.x1
+        rs, xs = (2.0 * self.r1 + self.r0) / 3.0, (2.0 * self.x1 + self.x0) / 3.0
+        self.isc3 = kv * 1000.0 / math.sqrt(3.0) / abs(complex(self.r1, self.x1))
+        self.isc1 = kv * 1000.0 / factor / abs(complex(rs, xs))
+        self.mva3 = math.sqrt(3.0) * kv * self.isc3 / 1000.0
+        self.mva1 = factor * kv * self.isc1 / 1000.0
+
+
+def _complex(obj: DssObject, prop: Any) -> complex:
+    values = as_float_array(prop)
+    if len(values) != 2:
+        raise fail(obj, "expected [real, imaginary]", prop)
+    return complex(values[0], values[1])
+
+
 def convert_vsource(obj: DssObject, ctx: Context) -> EnergySource:
-    """Convert a ``Vsource`` (or the circuit's source) with OpenDSS's defaults."""
-    v: dict[str, Any] = {"basekv": 115.0, "pu": 1.0, "angle": 0.0, "phases": 3,
-                         "mvasc3": 2000.0, "mvasc1": 2100.0, "x1r1": 4.0, "x0r0": 3.0,
-                         "isc3": None, "isc1": None, "basemva": 100.0}
-    z: dict[str, float] = {}
-    spec = "mva"
+    """Convert a ``Vsource`` (or the circuit's source) with OpenDSS's defaults.
+
+    The impedance follows the last way it was given (short-circuit MVA, short-circuit
+    currents, ohms or per unit), recomputed after each editing command as OpenDSS does;
+    ``Z1`` alone also sets Z0 = Z1, and a single-phase source given in ohms has Z0 = Z1.
+    """
+    st = _VsourceState()
     bus1 = "sourcebus"
     bus2: str | None = None
     frequency: float | None = None
+    last_where = None
     for prop in obj.properties:
+        if last_where is not None and prop.where != last_where:
+            st.recalc()  # a new command: OpenDSS ran RecalcElementData after the last one
+        last_where = prop.where
         name = prop.name
         if name == "bus1":
             bus1 = prop.value
         elif name == "bus2":
             bus2 = prop.value
         elif name == "phases":
-            v["phases"] = as_int(prop)
-        elif name in ("basekv", "pu", "angle", "x1r1", "x0r0", "basemva"):
-            v[name] = as_float(prop)
-        elif name in ("mvasc3", "mvasc1"):
-            v[name] = as_float(prop)
-            spec = "mva"
+            st.phases = as_int(prop)
+        elif name == "basekv":
+            st.kv = as_float(prop)
+        elif name == "pu":
+            st.pu = as_float(prop)
+        elif name == "angle":
+            st.angle = as_float(prop)
+        elif name == "basemva":
+            st.base_mva = as_float(prop)
+        elif name in ("mvasc3", "mvasc1", "x1r1", "x0r0"):
+            value = as_float(prop)
+            if name == "mvasc3":
+                st.mva3 = value
+            elif name == "mvasc1":
+                st.mva1 = value
+            elif name == "x1r1":
+                st.x1r1 = value
+            else:
+                st.x0r0 = value
+            if name.startswith("mva"):
+                st.spec = 1
         elif name in ("isc3", "isc1"):
-            v[name] = as_float(prop)
-            spec = "isc"
+            if name == "isc3":
+                st.isc3 = as_float(prop)
+            else:
+                st.isc1 = as_float(prop)
+            st.spec = 2
         elif name in ("r1", "x1", "r0", "x0"):
-            z[name] = as_float(prop)
-            spec = "z"
-        elif name in ("z1", "z0"):
-            values = as_float_array(prop)
-            z["r" + name[1]], z["x" + name[1]] = values[0], values[1]
-            spec = "z"
-        elif name in ("puz1", "puz0"):
-            values = as_float_array(prop)
-            z["pu" + name[3] + "r"], z["pu" + name[3] + "x"] = values[0], values[1]
-            spec = "puz"
+            setattr(st, name, as_float(prop))
+            st.spec = 3
+        elif name == "z1":
+            z = _complex(obj, prop)
+            st.r1, st.x1 = z.real, z.imag
+            if not st.z0_given:
+                st.r0, st.x0 = st.r1, st.x1
+            st.spec = 3
+        elif name == "z0":
+            z = _complex(obj, prop)
+            st.r0, st.x0 = z.real, z.imag
+            st.z0_given, st.spec = True, 3
+        elif name == "puz1":
+            st.puz1 = _complex(obj, prop)
+            if not st.puz0_given:
+                st.puz0 = st.puz1
+            st.puz1_given, st.spec = True, 3
+        elif name == "puz0":
+            st.puz0 = _complex(obj, prop)
+            st.puz0_given, st.spec = True, 3
         elif name == "frequency":
             frequency = as_float(prop)
         else:
             ctx.skip(obj, prop)
-    phases = v["phases"]
-    kv = v["basekv"]
+    st.recalc()
+    if st.r0 < 0.0 or st.x0 < 0.0:  # OpenDSS keeps them; the model cannot
+        ctx.unsupported[f"vsource.{obj.name}: negative Z0 (MVAsc1 too high) set to 0"] += 1
+        st.r0, st.x0 = max(st.r0, 0.0), max(st.x0, 0.0)
+    phases = st.phases
     term = parse_terminal(bus1, n_conductors=phases, n_phases=phases)
     term2 = None if bus2 is None else parse_terminal(bus2, n_conductors=phases, n_phases=phases)
-    common = {"name": obj.name, "terminal": term, "v_kv": kv, "v_pu": v["pu"],
-              "angle_deg": v["angle"], "phases": phases}
-    if spec in ("mva", "isc"):
-        mva3, mva1 = v["mvasc3"], v["mvasc1"]
-        if spec == "isc":
-            if v["isc3"] is not None:
-                mva3 = math.sqrt(3.0) * kv * v["isc3"] / 1000.0
-            if v["isc1"] is not None:
-                mva1 = kv / math.sqrt(3.0) * v["isc1"] / 1000.0 * (3.0 if phases == 1 else 1.0)
-                if phases == 1:
-                    mva1 = kv * v["isc1"] / 1000.0
-        src = EnergySource.from_short_circuit(
-            mva_sc3=mva3, mva_sc1=mva1, x1_r1=v["x1r1"], x0_r0=v["x0r0"], **common
-        )
-        if term2 is not None or frequency is not None:
-            src = src.model_copy(update={"terminal2": term2, "frequency_hz": frequency})
-        return src
-    if spec == "puz":
-        zbase = kv**2 / v["basemva"]
-        z = {"r1": z.get("pu1r", 0.0) * zbase, "x1": z.get("pu1x", 0.0) * zbase,
-             "r0": z.get("pu0r", 0.0) * zbase, "x0": z.get("pu0x", 0.0) * zbase}
-    r1, x1 = z.get("r1", 1.65), z.get("x1", 6.6)
+    if term2 is not None and set(term2.nodes) == {0}:
+        term2 = None  # bus2=x.0.0.0 is the grounded-wye default
     return EnergySource(
-        r1_ohm=r1, x1_ohm=x1, r0_ohm=z.get("r0", 1.9), x0_ohm=z.get("x0", 5.7),
-        terminal2=term2, frequency_hz=frequency, **common,
+        name=obj.name, terminal=term, terminal2=term2, phases=phases, v_kv=st.kv,
+        v_pu=st.pu, angle_deg=st.angle, frequency_hz=frequency,
+        r1_ohm=st.r1, x1_ohm=st.x1, r0_ohm=st.r0, x0_ohm=st.x0,
+        mva_sc3=st.mva3 if st.spec != 3 else None, mva_sc1=st.mva1 if st.spec != 3 else None,
     )
 
 
@@ -201,7 +277,7 @@ def convert_load(obj: DssObject, ctx: Context) -> EnergyConsumer:
         elif name in ("cvrwatts", "cvrvars"):
             v["cvr_" + name[3:]] = as_float(prop)
         elif name in ("yearly", "daily", "duty"):
-            v[name + "_shape"] = _name(prop.value)
+            _set_shape(v, name, prop.value)
         elif name == "status":
             word = prop.value.strip().lower()
             v["status"] = (LoadStatus.FIXED if word.startswith("f") else
@@ -232,6 +308,13 @@ def convert_load(obj: DssObject, ctx: Context) -> EnergyConsumer:
     )
 
 
+def _set_shape(v: dict[str, Any], name: str, value: str) -> None:
+    """Set a shape; OpenDSS makes a ``daily`` shape the yearly one too if none is set."""
+    v[name + "_shape"] = _name(value)
+    if name == "daily" and v.get("yearly_shape") is None:
+        v["yearly_shape"] = v[name + "_shape"]
+
+
 def convert_capacitor(obj: DssObject, ctx: Context) -> LinearShuntCompensator:
     """Convert a ``Capacitor`` (one kvar per step)."""
     phases, conn, kv = 3, Connection.WYE, 12.47
@@ -252,13 +335,18 @@ def convert_capacitor(obj: DssObject, ctx: Context) -> LinearShuntCompensator:
             conn = _conn(prop.value)
         elif name == "kv":
             kv = as_float(prop)
-        elif name == "kvar":
-            kvar = as_float_array(prop)
+        elif name == "kvar":  # fills the present steps; extra values are ignored
+            kvar = (as_float_array(prop) + [0.0] * len(kvar))[: len(kvar)]
         elif name == "numsteps":
-            n = as_int(prop)
-            kvar = (kvar + [kvar[-1]] * n)[:n]
+            n = as_count(obj, prop)
+            if len(kvar) == 1:  # one bank becomes n equal steps, all in
+                kvar, states = [kvar[0] / n] * n, [1] * n
+            else:
+                kvar = (kvar + [0.0] * n)[:n]
+                states = ((states or [1] * len(kvar)) + [1] * n)[:n]
         elif name == "states":
-            states = [as_int_text(obj, s, prop) for s in as_array(prop)]
+            given = [as_int_text(obj, s, prop) for s in as_array(prop)]
+            states = (given + [0] * len(kvar))[: len(kvar)]
         elif name == "r":
             r = as_float_array(prop)[0]
         elif name == "xl":
@@ -269,8 +357,6 @@ def convert_capacitor(obj: DssObject, ctx: Context) -> LinearShuntCompensator:
         raise fail(obj, "needs bus1")
     term = parse_terminal(bus1, n_conductors=phases, n_phases=phases)
     term2 = None if bus2 is None else parse_terminal(bus2, n_conductors=phases, n_phases=phases)
-    if states and len(states) != len(kvar):
-        states = (states + [1] * len(kvar))[: len(kvar)]
     return LinearShuntCompensator(
         name=obj.name, terminal=term, terminal2=term2, phases=phases, connection=conn,
         v_kv=kv, q_kvar=kvar, states=states, r_ohm=r, x_ohm=x,
@@ -384,7 +470,7 @@ def _shunt_common(obj: DssObject, prop: Any, v: dict[str, Any]) -> bool:
         v["connection"] = _conn(prop.value)
     elif name == "kv":
         v["v_kv"] = as_float(prop)
-    elif name in ("yearly", "daily", "duty"):
+    elif name in ("yearly", "daily", "duty"):  # unlike a Load's, daily is not yearly too
         v[name + "_shape"] = _name(prop.value)
     elif name == "enabled":
         v["enabled"] = as_bool(prop)
@@ -402,49 +488,81 @@ def _shunt_terminal_of(v: dict[str, Any], obj: DssObject) -> dict[str, Any]:
 
 
 def convert_generator(obj: DssObject, ctx: Context) -> Generator:
-    """Convert a ``Generator``."""
+    """Convert a ``Generator``.
+
+    As OpenDSS's ``SyncUpPowerQuantities``: setting kW or PF recomputes kvar from the
+    power factor; setting kvar recomputes the power factor; kVA is 1.2·kW until given.
+    """
     v: dict[str, Any] = {"phases": 3, "connection": Connection.WYE, "v_kv": 12.47}
-    kw, pf, kvar, spec = 1000.0, 0.88, None, "pf"
+    kw, pf, kvar, kva_given = 1000.0, 0.88, 60.0, False  # OpenDSS's defaults (not in sync)
+    v["s_kva"] = 1200.0
+
+    def sync() -> None:
+        nonlocal kvar
+        if pf != 0.0:
+            kvar = math.copysign(kw * math.sqrt(1.0 / (pf * pf) - 1.0), pf)
+            if not kva_given:
+                v["s_kva"] = 1.2 * kw
+
     for prop in obj.properties:
         name = prop.name
         if _shunt_common(obj, prop, v):
             continue
-        if name == "kw":
-            kw = as_float(prop)
-        elif name == "pf":
-            pf, spec = as_float(prop), "pf"
+        if name in ("kw", "pf"):
+            if name == "kw":
+                kw = as_float(prop)
+            else:
+                pf = as_float(prop)
+            sync()
         elif name == "kvar":
-            kvar, spec = as_float(prop), "kvar"
+            kvar = as_float(prop)
+            s = math.hypot(kw, kvar)
+            pf = 1.0 if s == 0.0 else math.copysign(kw / s, kvar if kvar != 0.0 else 1.0)
         elif name == "kva":
-            v["s_kva"] = as_float(prop)
+            v["s_kva"], kva_given = as_float(prop), True
         elif name == "model":
             v["model"] = as_int(prop)
         elif name in ("vminpu", "vmaxpu"):
             v["v_" + name[1:4] + "_pu"] = as_float(prop)
         else:
             ctx.skip(obj, prop)
-    if spec == "pf" or kvar is None:
-        kvar = kw * math.sqrt(1.0 / (pf * pf) - 1.0) * (1 if pf > 0 else -1) if pf else 0.0
     return Generator(name=obj.name, p_kw=kw, q_kvar=kvar, **_shunt_terminal_of(v, obj))
 
 
 def convert_der(obj: DssObject, ctx: Context) -> PowerElectronicsConnection:
-    """Convert a ``PVSystem`` or ``Storage`` to a :class:`PowerElectronicsConnection`."""
+    """Convert a ``PVSystem`` or ``Storage`` to a :class:`PowerElectronicsConnection`.
+
+    A battery's ``p_kw`` is what OpenDSS dispatches for its final state: ``%discharge``
+    of kWrated when discharging, ``-%charge`` when charging, ``-%idlingkW`` when idle;
+    ``kw=`` sets the state and percentage; a full battery cannot charge and one at its
+    reserve cannot discharge.
+    """
     kind = DerKind.PV if obj.cls == "pvsystem" else DerKind.BATTERY
     v: dict[str, Any] = {"phases": 3, "connection": Connection.WYE, "v_kv": 12.47,
                          "s_kva": 500.0 if kind is DerKind.PV else 25.0}
+    pct = {"%charge": 100.0, "%discharge": 100.0, "%idlingkw": 1.0}
+    state = BatteryState.IDLE
+    kw_rated = 25.0
+    kva_given = False
     if kind is DerKind.BATTERY:
-        v.update(energy_kwh=50.0, soc_pct=100.0)
+        v.update(energy_kwh=50.0, soc_pct=100.0, p_rated_kw=kw_rated)
     for prop in obj.properties:
         name = prop.name
         if _shunt_common(obj, prop, v):
             continue
         if name == "kva":
-            v["s_kva"] = as_float(prop)
-        elif name in ("pmpp", "kwrated"):
+            v["s_kva"], kva_given = as_float(prop), True
+        elif name == "pmpp":
             v["p_rated_kw"] = as_float(prop)
+        elif name == "kwrated":
+            v["p_rated_kw"] = kw_rated = as_float(prop)
+            if not kva_given:
+                v["s_kva"] = kw_rated
         elif name == "pf":
             v["pf"] = as_float(prop)
+            v["q_mode"] = "power_factor"
+        elif name in ("%effcharge", "%effdischarge"):
+            v["efficiency_" + name[4:] + "_pct"] = as_float(prop)
         elif name == "kvar":
             v["q_kvar"] = as_float(prop)
             v["q_mode"] = "constant_q"
@@ -456,15 +574,32 @@ def convert_der(obj: DssObject, ctx: Context) -> PowerElectronicsConnection:
             v["soc_pct"] = as_float(prop)
         elif name == "%reserve":
             v["reserve_pct"] = as_float(prop)
-        elif name == "kw":
-            v["p_kw"] = as_float(prop)
+        elif name in pct and kind is DerKind.BATTERY:
+            pct[name] = as_float(prop)
+        elif name == "kw" and kind is DerKind.BATTERY:
+            kw = as_float(prop)
+            if kw > 0.0:
+                state, pct["%discharge"] = BatteryState.DISCHARGING, kw / kw_rated * 100.0
+            elif kw < 0.0:
+                state, pct["%charge"] = BatteryState.CHARGING, -kw / kw_rated * 100.0
+            else:
+                state = BatteryState.IDLE
         elif name == "state":
             word = prop.value.strip().lower()
-            v["state"] = (BatteryState.CHARGING if word.startswith("c") else
-                          BatteryState.DISCHARGING if word.startswith("d") else
-                          BatteryState.IDLE)
+            state = (BatteryState.CHARGING if word.startswith("c") else
+                     BatteryState.DISCHARGING if word.startswith("d") else
+                     BatteryState.IDLE)
         else:
             ctx.skip(obj, prop)
+    if kind is DerKind.BATTERY:
+        soc, reserve = v["soc_pct"], v.get("reserve_pct", 20.0)
+        if (state is BatteryState.CHARGING and soc >= 100.0) or (
+                state is BatteryState.DISCHARGING and soc <= reserve):
+            state = BatteryState.IDLE
+        v["state"] = state
+        v["p_kw"] = kw_rated / 100.0 * (
+            pct["%discharge"] if state is BatteryState.DISCHARGING else
+            -pct["%charge"] if state is BatteryState.CHARGING else -pct["%idlingkw"])
     return PowerElectronicsConnection(name=obj.name, kind=kind, **_shunt_terminal_of(v, obj))
 
 
@@ -482,6 +617,9 @@ def convert_invcontrol(obj: DssObject, ctx: Context) -> InverterControl:
             if key not in _INV_MODES:
                 raise fail(obj, f"unknown mode; expected one of {', '.join(_INV_MODES)}", prop)
             v["mode"] = _INV_MODES[key]
+        elif name == "combimode" and prop.value.strip().lower() == "vv_vw":
+            v["mode"] = InverterControlMode.VOLT_VAR_VOLT_WATT
+            settings[name] = prop.value
         elif name == "derlist":
             v["der"] = [_name(d) for d in as_array(prop)]
         elif name == "vvc_curve1":
@@ -536,7 +674,11 @@ def convert_protective(obj: DssObject, ctx: Context) -> ProtectiveDevice:
         elif name in ("fusecurve", "phasetrip", "phasecurve"):
             v["curve"] = _name(prop.value)
         elif name in ("__open__", "__close__"):
-            v["open"] = v["normal_open"] = name == "__open__"
+            ctx.skip(obj, prop)  # no effect in OpenDSS: use state= or action= instead
+        elif name in ("state", "action"):
+            v["open"] = prop.value.strip().lower().startswith(("o", "t"))
+        elif name == "normal":
+            v["normal_open"] = prop.value.strip().lower().startswith(("o", "t"))
         else:
             settings[name] = prop.value
     if element is None:
@@ -596,10 +738,10 @@ def convert_loadshape(obj: DssObject, ctx: Context) -> LoadShape:
             ctx.skip(obj, prop)
     if mult is None:
         mult = [1.0]
-    if npts is not None:
-        mult = mult[:npts]
-        qmult = None if qmult is None else qmult[:npts]
-        hours = None if hours is None else hours[:npts]
+    if npts is not None:  # OpenDSS sizes every array to npts, padding with zeros
+        mult = (mult + [0.0] * npts)[:npts]
+        qmult = None if qmult is None else (qmult + [0.0] * npts)[:npts]
+        hours = None if hours is None else (hours + [0.0] * npts)[:npts]
     if interval is not None and interval <= 0.0:
         interval = None
     if interval is not None:

@@ -18,15 +18,17 @@ from feederos.io.opendss._convert_base import (
     Context,
     as_array,
     as_bool,
+    as_count,
     as_float,
     as_float_array,
     as_int,
     as_matrix,
     fail,
+    length_unit_of,
     parse_terminal,
 )
 from feederos.io.opendss._script import DssObject
-from feederos.io.opendss._values import LENGTH_UNITS_KM, length_unit
+from feederos.io.opendss._values import LENGTH_UNITS_KM
 from feederos.model import (
     ACLineSegment,
     CNData,
@@ -132,13 +134,15 @@ def convert_linecode(
     for prop in obj.properties:
         name = prop.name
         if name == "nphases":
-            z.n = as_int(prop)
+            z.n = as_count(obj, prop)
         elif z.apply(obj, prop, 2.0 * math.pi * freq):
             pass
         elif name == "units":
-            unit = length_unit(prop.value)
+            unit = length_unit_of(obj, prop)
         elif name == "basefreq":
             freq = as_float(prop)
+            if not 0.0 < freq < math.inf:
+                raise fail(obj, "basefreq must be a positive frequency [Hz]", prop)
         elif name == "normamps":
             normal = as_float(prop)
         elif name == "emergamps":
@@ -164,7 +168,7 @@ def convert_conductor(obj: DssObject, ctx: Context) -> WireData | CNData | TSDat
     for prop in obj.properties:
         name = prop.name
         if name in ("runits", "gmrunits", "radunits"):
-            unit = length_unit(prop.value)
+            unit = length_unit_of(obj, prop)
             if name == "runits":
                 r_units = unit
             elif name == "gmrunits":
@@ -242,15 +246,15 @@ def convert_spacing(obj: DssObject, ctx: Context) -> LineSpacing:
     h: list[float] = []
     for prop in obj.properties:
         if prop.name == "nconds":
-            nconds = as_int(prop)
+            nconds = as_count(obj, prop)
         elif prop.name == "nphases":
-            nphases = as_int(prop)
+            nphases = as_count(obj, prop)
         elif prop.name == "x":
             x = as_float_array(prop)
         elif prop.name == "h":
             h = as_float_array(prop)
         elif prop.name == "units":
-            unit = length_unit(prop.value)
+            unit = length_unit_of(obj, prop)
         else:
             ctx.skip(obj, prop)
     return LineSpacing(
@@ -275,9 +279,9 @@ def convert_geometry(obj: DssObject, ctx: Context) -> LineGeometry:
     for prop in obj.properties:
         name = prop.name
         if name == "nconds":
-            nconds = as_int(prop)
+            nconds = as_count(obj, prop)
         elif name == "nphases":
-            nphases = as_int(prop)
+            nphases = as_count(obj, prop)
         elif name == "cond":
             active = as_int(prop)
             units.setdefault(active, last_unit)
@@ -293,7 +297,7 @@ def convert_geometry(obj: DssObject, ctx: Context) -> LineGeometry:
         elif name == "h":
             h[active] = as_float(prop)
         elif name == "units":
-            last_unit = length_unit(prop.value)
+            last_unit = length_unit_of(obj, prop)
             units[active] = last_unit
         elif name == "spacing":
             spacing = prop.value.strip().lower()
@@ -362,7 +366,7 @@ def convert_line(
         elif name == "bus2":
             bus2 = prop.value
         elif name == "phases":
-            phases = as_int(prop)
+            phases = as_count(obj, prop)
             z.n = phases
         elif name == "linecode":
             code = prop.value.strip().lower()
@@ -376,7 +380,7 @@ def convert_line(
         elif name == "length":
             length = as_float(prop)
         elif name == "units":
-            unit = length_unit(prop.value)
+            unit = length_unit_of(obj, prop)
         elif name == "switch":
             if as_bool(prop):
                 is_switch = True

@@ -21,6 +21,7 @@ from feederos.io.opendss._convert_base import (
     Context,
     as_array,
     as_bool,
+    as_count,
     as_float,
     as_float_array,
     as_int,
@@ -84,9 +85,9 @@ class _XfState:
         name = prop.name
         w = self.windings[self.active]
         if name == "phases":
-            self.phases = as_int(prop)
+            self.phases = as_count(obj, prop)
         elif name == "windings":
-            self.set_windings(as_int(prop))
+            self.set_windings(as_count(obj, prop))
         elif name == "wdg":
             i = as_int(prop)
             if not 1 <= i <= len(self.windings):
@@ -122,7 +123,8 @@ class _XfState:
             self.each(as_float_array(prop), "r")
         elif name == "%loadloss":
             loss = as_float(prop)
-            self.windings[0]["r"] = self.windings[1]["r"] = loss / 2.0
+            for winding in self.windings[:2]:
+                winding["r"] = loss / 2.0
         elif name in ("xhl", "xht", "xlt"):
             self.x[name] = as_float(prop)
         elif name in ("x12", "x13", "x23"):
