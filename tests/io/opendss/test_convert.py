@@ -233,3 +233,13 @@ def test_unsupported_properties_warn(tmp_path: Path) -> None:
     path.write_text("New Circuit.x\nNew Transformer.t buses=[sourcebus b] ppm=1\n")
     with pytest.warns(DssImportWarning, match="transformer.ppm_antifloat"):
         read_opendss(path)
+
+
+def test_single_phase_delta_winding_keeps_both_nodes(feeders_dir: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DssImportWarning)
+        network = read_opendss(feeders_dir / "37Bus" / "ieee37.dss")
+    reg1a = network.by_name("transformers")["reg1a"]
+    assert [str(w.terminal) for w in reg1a.windings] == ["799.1.2", "799r.1.2"]
+    reg1c = network.by_name("transformers")["reg1c"]
+    assert [str(w.terminal) for w in reg1c.windings] == ["799.3.2", "799r.3.2"]

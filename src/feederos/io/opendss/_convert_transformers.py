@@ -224,7 +224,9 @@ def convert_transformer(
         if w["bus"] is None:
             raise fail(obj, f"winding {i} has no bus")
         wye = w["conn"] is Connection.WYE
-        n_cond = state.phases + 1 if wye else state.phases
+        # A single-phase winding always spans two nodes; for delta both are phases
+        # (e.g. 799.1.2), for wye the second is the neutral (ground by default).
+        n_cond = state.phases + 1 if wye or state.phases == 1 else state.phases
         term = parse_terminal(w["bus"], n_conductors=n_cond, n_phases=state.phases,
                               wye_neutral=wye)
         windings.append(TransformerWinding(terminal=term, **state.rating(w)))
