@@ -243,3 +243,15 @@ def test_single_phase_delta_winding_keeps_both_nodes(feeders_dir: Path) -> None:
     assert [str(w.terminal) for w in reg1a.windings] == ["799.1.2", "799r.1.2"]
     reg1c = network.by_name("transformers")["reg1c"]
     assert [str(w.terminal) for w in reg1c.windings] == ["799.3.2", "799r.3.2"]
+
+
+@pytest.mark.parametrize("suffix", [".json", ".yaml"])
+def test_round_trip_of_every_imported_feeder_is_lossless(
+    case: tuple[str, Network, Oracle], suffix: str, tmp_path: Path
+) -> None:
+    from feederos.io.native import read_network, write_network
+
+    _, network, _ = case
+    path = tmp_path / f"feeder{suffix}"
+    write_network(network, path)
+    assert read_network(path) == network
