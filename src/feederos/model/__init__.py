@@ -11,6 +11,7 @@ This package imports nothing else of feederos except the error hierarchy.
 from __future__ import annotations
 
 from feederos.model._base import Connection, Element, ReliabilityData, Terminal
+from feederos.model.branches import Branch, branches
 from feederos.model.buses import Bus
 from feederos.model.conductors import CNData, LineGeometry, LineSpacing, TSData, WireData
 from feederos.model.der import (
@@ -53,6 +54,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "ACLineSegment",
     "BatteryState",
+    "Branch",
     "Bus",
     "CNData",
     "CapacitorControl",
@@ -102,5 +104,6 @@ __all__ = [
     "TransformerWinding",
     "WindingRating",
     "WireData",
+    "branches",
     "validate",
 ]

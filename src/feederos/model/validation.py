@@ -30,6 +30,7 @@ from pydantic import ValidationError
 
 from feederos.errors import NetworkValidationError
 from feederos.model._base import Connection, Terminal
+from feederos.model.branches import branches
 from feederos.model.network import COLLECTIONS, Network
 
 __all__ = ["Problem", "Severity", "problems_from_pydantic", "validate"]
@@ -383,17 +384,9 @@ def _connectivity(net: Network) -> Iterator[Problem]:
         if ra != rb:
             parent[ra] = rb
 
-    for line in net.lines:
-        union(line.bus1.bus, line.bus2.bus)
-    for sw in net.switches:
-        if not sw.open:
-            union(sw.bus1.bus, sw.bus2.bus)
-    for r in net.reactors:
-        if r.bus2 is not None:
-            union(r.bus1.bus, r.bus2.bus)
-    for xf in net.transformers:
-        for w in xf.windings[1:]:
-            union(xf.windings[0].terminal.bus, w.terminal.bus)
+    for br in branches(net):
+        if not br.open:
+            union(br.end1.bus, br.end2.bus)
     energised = {find(s.terminal.bus) for s in net.sources}
     forming = [i for i in net.inverters if i.grid_forming and i.enabled]
     energised |= {find(i.terminal.bus) for i in forming}

@@ -33,6 +33,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ from scipy.sparse import csgraph
 
 from feederos.errors import TopologyError
 from feederos.model import Network, Terminal
+from feederos.model.branches import branches
 
 __all__ = ["BRANCH_COLLECTIONS", "ElementId", "TopologyArrays", "topology_arrays"]
 
@@ -316,9 +318,10 @@ def topology_arrays(network: Network | TopologyArrays, *, respect_switches: bool
     phases: list[int] = []
     is_open: list[bool] = []
     element_edges: dict[ElementId, list[int]] = {}
-    for collection, name, where, t1, t2, sw_open, length_km in _branches(network):
-        i = bus_of(collection, name, where[0], t1)
-        j = bus_of(collection, name, where[1], t2)
+    for br in branches(network):
+        collection, name, t1, t2 = br.collection, br.element.name, br.end1, br.end2
+        i = bus_of(collection, name, br.field1, t1)
+        j = bus_of(collection, name, br.field2, t2)
         edges = element_edges.setdefault((collection, name), [])
         if i == j:
             continue
@@ -327,9 +330,9 @@ def topology_arrays(network: Network | TopologyArrays, *, respect_switches: bool
         bus2.append(j)
         coll.append(collection)
         elem.append(name)
-        length.append(length_km)
+        length.append(br.element.length_km if collection == "lines" else math.nan)
         phases.append(_phase_mask(t1))
-        is_open.append(sw_open)
+        is_open.append(br.open)
     for key in _opened_by_protection(network, element_edges):
         for k in element_edges[key]:
             is_open[k] = True
@@ -372,33 +375,6 @@ def topology_arrays(network: Network | TopologyArrays, *, respect_switches: bool
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _branches(
-    network: Network,
-) -> Iterator[tuple[str, str, tuple[str, str], Terminal, Terminal, bool, float]]:
-    """Yield (collection, name, (field1, field2), t1, t2, switch open, length) per edge."""
-    nan = float("nan")
-    for line in network.lines:
-        yield "lines", line.name, ("bus1", "bus2"), line.bus1, line.bus2, False, line.length_km
-    for sw in network.switches:
-        yield "switches", sw.name, ("bus1", "bus2"), sw.bus1, sw.bus2, sw.open, nan
-    for xf in network.transformers:
-        w0 = xf.windings[0].terminal
-        done = {w0.bus}
-        for k, w in enumerate(xf.windings[1:], start=1):
-            if w.terminal.bus in done:
-                continue
-            done.add(w.terminal.bus)
-            fields = ("windings[0].terminal", f"windings[{k}].terminal")
-            yield "transformers", xf.name, fields, w0, w.terminal, False, nan
-    for r in network.reactors:
-        if r.bus2 is not None:
-            yield "reactors", r.name, ("bus1", "bus2"), r.bus1, r.bus2, False, nan
-    for c in network.capacitors:
-        if c.terminal2 is not None and c.terminal2.bus != c.terminal.bus:
-            fields = ("terminal", "terminal2")
-            yield "capacitors", c.name, fields, c.terminal, c.terminal2, False, nan
 
 
 _ALL_PHASES = 0b1110

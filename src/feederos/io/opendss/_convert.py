@@ -80,6 +80,7 @@ from feederos.model import (
     StudySettings,
     Terminal,
 )
+from feederos.model.branches import branches
 
 __all__ = ["DssImportWarning", "convert_script", "dss_class_counts"]
 
@@ -366,19 +367,14 @@ def _set_voltage_bases(network: Network) -> None:
         adjacency.setdefault(a, []).append((b, v_b / v_a))
         adjacency.setdefault(b, []).append((a, v_a / v_b))
 
-    for line in network.lines:
-        link(line.bus1.bus, line.bus2.bus)
-    for sw in network.switches:
-        if not sw.open:
-            link(sw.bus1.bus, sw.bus2.bus)
-    for reactor in network.reactors:
-        if reactor.bus2 is not None:
-            link(reactor.bus1.bus, reactor.bus2.bus)
-    for t in network.transformers:
-        v1 = _winding_ln_kv(t, 0)
-        for i in range(1, len(t.windings)):
-            link(t.windings[0].terminal.bus, t.windings[i].terminal.bus, v1,
-                 _winding_ln_kv(t, i))
+    for br in branches(network):
+        if br.open:
+            continue
+        if br.winding is None:
+            link(br.end1.bus, br.end2.bus)
+        else:
+            link(br.end1.bus, br.end2.bus, _winding_ln_kv(br.element, 0),
+                 _winding_ln_kv(br.element, br.winding))
     v_ln: dict[str, float] = {}
     queue: deque[str] = deque()
     for src in network.sources:
