@@ -32,6 +32,7 @@ test: lint
 
 bench: install
 	$(BIN)/python bench/generate.py
+	$(BIN)/python bench/powerflow.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage out

@@ -25,6 +25,7 @@ __all__ = [
     "ModelFormatError",
     "NetworkImportError",
     "NetworkValidationError",
+    "PowerFlowError",
     "TopologyError",
     "UnknownFeederError",
 ]
@@ -80,3 +81,7 @@ class UnknownFeederError(FeederosError, LookupError):
 
 class TopologyError(FeederosError):
     """A topology query names a bus or element the network lacks, or cannot be answered."""
+
+
+class PowerFlowError(FeederosError):
+    """A power flow cannot be set up as asked (e.g. the sweep method on a meshed network)."""

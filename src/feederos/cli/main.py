@@ -19,6 +19,7 @@ from rich.table import Table
 
 from feederos import __version__
 from feederos.cli._load import open_network
+from feederos.cli.solve import solve_command
 from feederos.errors import FeederosError
 from feederos.feeders import ProfileName, generate_feeder
 from feederos.io.native import read_network, write_network
@@ -164,6 +165,9 @@ def generate(
         f"[green]wrote[/] {out}: {len(net.buses)} buses, {len(net.loads)} loads "
         f"in {time.perf_counter() - t0:.1f} s"
     )
+
+
+app.command("solve")(solve_command)
 
 
 @app.command()

@@ -108,6 +108,35 @@ class PowerElectronicsConnection(_ShuntDevice):
     efficiency_discharge_pct: float = Field(default=90.0, gt=0, le=100, description="[%]")
     grid_forming: bool = Field(default=False, description="Sets voltage and frequency.")
     enabled: bool = Field(default=True, description="In service.")
+    cut_in_pct: float | None = Field(
+        default=None, ge=0,
+        description="Power that turns the inverter on, % of s_kva; None = OpenDSS's "
+        "default (20 for PV, 0 for a battery) [%].",
+    )
+    cut_out_pct: float | None = Field(
+        default=None, ge=0,
+        description="Power below which the inverter turns off, % of s_kva; None = OpenDSS's "
+        "default (20 for PV, 0 for a battery) [%].",
+    )
+    kvar_max: float | None = Field(
+        default=None, ge=0,
+        description="Most reactive power delivered (OpenDSS kvarMax); None = s_kva [kvar].",
+    )
+    kvar_max_abs: float | None = Field(
+        default=None, ge=0,
+        description="Most reactive power absorbed (OpenDSS kvarMaxAbs); None = kvar_max, "
+        "or s_kva when that is None too [kvar].",
+    )
+    v_min_pu: float = Field(
+        default=0.9, gt=0, description="Below this, constant impedance (OpenDSS Vminpu) [pu]."
+    )
+    v_max_pu: float = Field(
+        default=1.1, gt=0, description="Above this, constant impedance (OpenDSS Vmaxpu) [pu]."
+    )
+    p_max_pct: float = Field(
+        default=100.0, ge=0,
+        description="PV output limit, % of p_rated_kw (OpenDSS %Pmpp) [%].",
+    )
 
     @model_validator(mode="after")
     def _battery_fields(self) -> PowerElectronicsConnection:

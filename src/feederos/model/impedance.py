@@ -6,6 +6,8 @@ turns any of them into the two n×n matrices a solver needs, as OpenDSS does:
 
 - Sequence values become phase matrices with ``Zs = (2·Z1 + Z0)/3`` on the diagonal and
   ``Zm = (Z0 − Z1)/3`` off it (the same rule for the capacitances), Kersting eq. 6.9.
+  A single-phase line takes ``Z1`` and ``C1`` alone, as OpenDSS does (Line.pas and
+  LineCode.pas set Z0 = Z1, C0 = C1 for one phase).
 - Reactances and capacitive susceptances given at another frequency are scaled to the
   network's frequency (``X·f/f0``; ``B = ωC`` at the network's ω).
 - A line code marked ``kron_reduce`` has its last conductor (a neutral) eliminated
@@ -130,6 +132,8 @@ def _from_line_impedance(
         x0 = imp.x0_ohm_per_km if imp.x0_ohm_per_km is not None else x1
         c1 = imp.c1_nf_per_km if imp.c1_nf_per_km is not None else 0.0
         c0 = imp.c0_nf_per_km if imp.c0_nf_per_km is not None else c1
+        if n_phases == 1:  # OpenDSS: a single-phase line is its positive sequence alone
+            r0, x0, c0 = r1, x1, c1
         z = sequence_to_phase(complex(r1, x1 * x_scale), complex(r0, x0 * x_scale), n_phases)
         c = sequence_to_phase(complex(c1), complex(c0), n_phases).real
     y = np.asarray(1j * omega * c * 1e-9, dtype=np.complex128)

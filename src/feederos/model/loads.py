@@ -75,6 +75,11 @@ class EnergyConsumer(Element):
     cvr_vars: float = Field(default=2.0, description="Exponent of Q for model 4.")
     v_min_pu: float = Field(default=0.95, gt=0, description="Below this, constant Z [pu].")
     v_max_pu: float = Field(default=1.05, gt=0, description="Above this, constant Z [pu].")
+    v_low_pu: float = Field(
+        default=0.5, ge=0,
+        description="Below this, the nominal impedance; between it and v_min_pu, a linear "
+        "blend (OpenDSS Vlowpu) [pu].",
+    )
     load_class: LoadClass = Field(default=LoadClass.RESIDENTIAL, description="Customer class.")
     status: LoadStatus = Field(default=LoadStatus.VARIABLE, description="Shape behaviour.")
     n_customers: int = Field(default=1, ge=0, description="Customers served (for SAIDI/SAIFI).")

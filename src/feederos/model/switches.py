@@ -70,7 +70,12 @@ class Switch(Element):
     x_ohm: float = Field(default=0.0, ge=0, description="Closed series reactance [Ω].")
     r0_ohm: float | None = Field(default=None, ge=0, description="Zero-seq. R; None = r_ohm [Ω].")
     x0_ohm: float | None = Field(default=None, ge=0, description="Zero-seq. X; None = x_ohm [Ω].")
-    c_nf: float = Field(default=0.0, ge=0, description="Shunt capacitance, total [nF].")
+    c_nf: float = Field(
+        default=0.0, ge=0, description="Shunt capacitance, total (positive sequence) [nF]."
+    )
+    c0_nf: float | None = Field(
+        default=None, ge=0, description="Zero-sequence shunt capacitance; None = c_nf [nF]."
+    )
     remote_controlled: bool = Field(default=False, description="Operable by SCADA (FLISR).")
     reliability: ReliabilityData | None = Field(default=None, description="Failure data.")
 

@@ -151,7 +151,7 @@ class RatioTapChanger(Element):
     delay_s: float = Field(default=15.0, ge=0, description="Delay before the first tap [s].")
     tap_delay_s: float = Field(default=2.0, ge=0, description="Delay between taps [s].")
     max_tap_change: int = Field(
-        default=16, ge=1, description="Most tap steps per control iteration."
+        default=16, ge=0, description="Most tap steps per control iteration (0 freezes it)."
     )
     pt_phase: TapChangerPhase = Field(default=TapChangerPhase.A, description="Sensed phase.")
     v_limit_v: float | None = Field(
@@ -159,6 +159,36 @@ class RatioTapChanger(Element):
     )
     reversible: bool = Field(default=False, description="Acts on reverse power flow.")
     monitored_bus: str | None = Field(
-        default=None, description="Remote bus to regulate instead of the winding terminal."
+        default=None,
+        description="Remote bus to regulate instead of the winding terminal, as 'bus' or "
+        "'bus.n1.n2' (the nodes whose voltage difference is sensed; OpenDSS RegControl bus).",
     )
     enabled: bool = Field(default=True, description="Whether the control acts.")
+    tap_winding: int | None = Field(
+        default=None, ge=1, le=3,
+        description="Winding whose tap moves (OpenDSS TapWinding); None = winding.",
+    )
+    remote_pt_ratio: float | None = Field(
+        default=None, gt=0,
+        description="PT ratio for monitored_bus (OpenDSS RemotePTRatio); None = pt_ratio.",
+    )
+    inverse_time: bool = Field(
+        default=False, description="Delay shortens with the voltage error (OpenDSS inversetime)."
+    )
+    rev_v_set_v: float = Field(
+        default=120.0, gt=0, description="Set point in reverse-power mode [V, 120 V base]."
+    )
+    rev_band_v: float = Field(
+        default=3.0, gt=0, description="Bandwidth in reverse-power mode [V, 120 V base]."
+    )
+    rev_ldc_r_v: float = Field(default=0.0, description="LDC R setting in reverse mode [V].")
+    rev_ldc_x_v: float = Field(default=0.0, description="LDC X setting in reverse mode [V].")
+    rev_threshold_kw: float = Field(
+        default=100.0, description="Reverse power that switches to reverse mode [kW]."
+    )
+    rev_delay_s: float = Field(
+        default=60.0, ge=0, description="Time reverse power must last to switch mode [s]."
+    )
+    rev_neutral: bool = Field(
+        default=False, description="In reverse mode, go to the neutral tap and stay there."
+    )

@@ -39,14 +39,11 @@ from feederos.io.opendss._convert_base import (
     element_errors,
     fail,
 )
+from feederos.io.opendss._convert_der import convert_der, convert_generator, convert_invcontrol
 from feederos.io.opendss._convert_elements import (
     DEFAULT_LOADSHAPE,
     convert_capacitor,
     convert_capcontrol,
-    convert_der,
-    convert_generator,
-    convert_invcontrol,
-    convert_load,
     convert_loadshape,
     convert_meter,
     convert_protective,
@@ -61,6 +58,7 @@ from feederos.io.opendss._convert_lines import (
     convert_linecode,
     convert_spacing,
 )
+from feederos.io.opendss._convert_loads import convert_load
 from feederos.io.opendss._convert_transformers import (
     convert_regcontrol,
     convert_transformer,
@@ -113,6 +111,11 @@ def convert_script(script: DssScript, *, name: str | None = None) -> Network:
     xfcodes: dict[str, Any] = {}
     capcontrols: list[tuple[DssObject, str, Any]] = []
     geometry_phases: dict[str, int] = {}
+    shapes: dict[str, LoadShape] = {}  # converted first: loads read UseActual shapes
+    for (cls, _), obj in script.objects.items():
+        if cls == "loadshape":
+            with element_errors(obj):
+                shapes[obj.name] = convert_loadshape(obj, ctx)
     for (cls, _), obj in script.objects.items():
         with element_errors(obj):
             if cls == "vsource":
@@ -148,13 +151,17 @@ def convert_script(script: DssScript, *, name: str | None = None) -> Network:
             elif cls == "reactor":
                 net["reactors"].append(convert_reactor(obj, ctx, freq))
             elif cls == "load":
-                net["loads"].append(convert_load(obj, ctx))
+                net["loads"].append(convert_load(obj, ctx, shapes))
             elif cls == "generator":
                 net["generators"].append(convert_generator(obj, ctx))
             elif cls in ("pvsystem", "storage"):
                 net["inverters"].append(convert_der(obj, ctx))
             elif cls == "invcontrol":
-                net["inverter_controls"].append(convert_invcontrol(obj, ctx))
+                control = convert_invcontrol(obj, ctx)
+                if control is None:  # OpenDSS's default mode: no control at all
+                    ctx.unsupported["invcontrol without mode (no control, left out)"] += 1
+                else:
+                    net["inverter_controls"].append(control)
             elif cls == "xycurve":
                 net["curves"].append(convert_xycurve(obj, ctx))
             elif cls in ("fuse", "recloser", "relay"):
@@ -162,7 +169,7 @@ def convert_script(script: DssScript, *, name: str | None = None) -> Network:
             elif cls in ("energymeter", "monitor"):
                 net["meters"].append(convert_meter(obj, ctx))
             elif cls == "loadshape":
-                net["load_shapes"].append(convert_loadshape(obj, ctx))
+                net["load_shapes"].append(shapes[obj.name])
             elif cls in _IGNORED_CLASSES and not obj.properties:
                 continue
             else:

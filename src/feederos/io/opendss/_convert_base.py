@@ -155,12 +155,24 @@ FIELD_PROPERTIES: dict[str, tuple[str, ...]] = {
     "tap_delay_s": ("tapdelay",),
     "max_tap_change": ("maxtapchange",),
     "v_limit_v": ("vlimit",),
+    "tap_winding": ("tapwinding",),
+    "remote_pt_ratio": ("remoteptratio",),
+    "rev_v_set_v": ("revvreg",),
+    "rev_band_v": ("revband",),
+    "rev_delay_s": ("revdelay",),
+    "kvar_max": ("kvarmax",),
+    "kvar_max_abs": ("kvarmaxabs",),
+    "cut_in_pct": ("%cutin",),
+    "cut_out_pct": ("%cutout",),
+    "p_max_pct": ("%pmpp",),
+    "v_low_pu": ("vlowpu",),
     "winding": ("winding",),
     "x_m": ("x", "units"),
     "h_m": ("h", "units"),
     "r_ohm": ("r", "r1", "rmatrix"),
     "x_ohm": ("x", "x1", "xmatrix"),
     "c_nf": ("c1", "cmatrix"),
+    "c0_nf": ("c0",),
     "frequency_hz": ("basefreq", "frequency"),
     "energy_kwh": ("kwhrated",),
     "p_mult": ("mult", "pmult", "npts"),
@@ -233,9 +245,11 @@ def parse_terminal(
 ) -> Terminal:
     """Read ``bus.n1.n2...`` with OpenDSS's defaults for the nodes not given.
 
-    Conductor ``i`` defaults to node ``i``; a wye element's neutral (conductor
-    ``n_phases + 1`` when ``wye_neutral``) defaults to ground (0). Only the nodes given
-    beyond the phases are kept; an absent neutral means ground in the model.
+    As OpenDSS's ``ProcessBusDefs``: conductor ``i`` up to the phase count defaults to
+    node ``i``, every conductor beyond it to ground (0); the nodes given replace the
+    defaults from the first conductor on. So a single-phase delta element on ``832.2``
+    spans node 2 and ground. A wye element's absent neutral is left out (ground in the
+    model); other elements keep all their conductors.
     """
     for count in (n_conductors, n_phases):
         if not 1 <= count <= MAX_CONDUCTORS:
@@ -247,9 +261,7 @@ def parse_terminal(
         given = [int(n) for n in rest if n != ""]
     except ValueError:
         raise ValueError(f"bus {text!r}: nodes must be whole numbers, as in 'b1.1.2'") from None
-    nodes = list(range(1, n_conductors + 1))
-    if wye_neutral and n_conductors > n_phases:
-        nodes[n_phases] = 0
+    nodes = [i + 1 if i < n_phases else 0 for i in range(n_conductors)]
     for i, node in enumerate(given[:n_conductors]):
         nodes[i] = node
     keep = max(n_phases, min(len(given), n_conductors))

@@ -1,12 +1,14 @@
-"""OpenDSS sources, loads, shunts, DER, protection, meters and shapes to the model.
+"""OpenDSS sources, shunts, DER, protection, meters and shapes to the model.
+
+Loads are in :mod:`feederos.io.opendss._convert_loads`.
 
 Examples
 --------
 >>> from feederos.io.opendss._script import parse_script
->>> s = parse_script("New Circuit.c\\nNew Load.a bus1=x.1 phases=1 kv=0.24 kw=5 pf=0.9")
->>> load = convert_load(s.objects["load", "a"], Context())
->>> round(load.q_kvar, 4), load.terminal
-(2.4216, Terminal(bus='x', nodes=(1,)))
+>>> s = parse_script("New Circuit.c\\nNew Capacitor.c1 bus1=x.1 phases=1 kv=2.4 kvar=50 xl=2")
+>>> cap = convert_capacitor(s.objects["capacitor", "c1"], Context())
+>>> cap.r_ohm, cap.terminal
+(0.002, Terminal(bus='x', nodes=(1,)))
 """
 
 from __future__ import annotations
@@ -27,25 +29,15 @@ from feederos.io.opendss._convert_base import (
 )
 from feederos.io.opendss._script import DssObject
 from feederos.model import (
-    BatteryState,
     CapacitorControl,
     CapacitorControlMode,
     Connection,
     Curve,
-    DerKind,
-    EnergyConsumer,
     EnergySource,
-    Generator,
-    InverterControl,
-    InverterControlMode,
     LinearShuntCompensator,
-    LoadClass,
-    LoadModel,
     LoadShape,
-    LoadStatus,
     Meter,
     MeterKind,
-    PowerElectronicsConnection,
     ProtectiveDevice,
     ProtectiveDeviceKind,
     Reactor,
@@ -56,16 +48,13 @@ __all__ = [
     "DEFAULT_LOADSHAPE",
     "convert_capacitor",
     "convert_capcontrol",
-    "convert_der",
-    "convert_generator",
-    "convert_invcontrol",
-    "convert_load",
     "convert_loadshape",
     "convert_meter",
     "convert_protective",
     "convert_reactor",
     "convert_vsource",
     "convert_xycurve",
+    "default_v_kv",
 ]
 
 DEFAULT_LOADSHAPE = [0.677, 0.6256, 0.6087, 0.5833, 0.58028, 0.6025, 0.657, 0.7477, 0.832,
@@ -81,7 +70,32 @@ def _conn(text: str) -> Connection:
 def _shunt_terminal(bus: str, phases: int, conn: Connection) -> Terminal:
     if conn is Connection.WYE:
         return parse_terminal(bus, n_conductors=phases + 1, n_phases=phases, wye_neutral=True)
-    return parse_terminal(bus, n_conductors=2 if phases == 1 else phases, n_phases=phases)
+    # OpenDSS gives 1- and 2-phase delta elements phases + 1 conductors (2-phase is an
+    # open delta); a 3-phase delta has 3.
+    return parse_terminal(bus, n_conductors=min(phases + 1, 3), n_phases=phases)
+
+
+def default_v_kv(phases: int) -> float:
+    """Rated voltage of a load, generator or inverter whose voltage base was never set [kV].
+
+    OpenDSS starts these elements at 12.47 kV but with a hard-coded ``VBase`` of 7200 V,
+    recomputed only when kV or conn (for loads and PV systems also phases) is set. The
+    model derives the base from ``v_kv`` (÷√3 for 2 and 3 phases), so this value gives
+    exactly 7200 V.
+
+    Examples
+    --------
+    >>> round(default_v_kv(3) * 1000 / math.sqrt(3), 9), default_v_kv(1)
+    (7200.0, 7.2)
+    """
+    return 7.2 * math.sqrt(3.0) if phases in (2, 3) else 7.2
+
+
+def _series_terminal(bus: str, phases: int, conn: Connection) -> Terminal:
+    """A capacitor's or reactor's terminal: as a load's when delta, else one per phase."""
+    if conn is Connection.DELTA:
+        return _shunt_terminal(bus, phases, conn)
+    return parse_terminal(bus, n_conductors=phases, n_phases=phases)
 
 
 def _name(text: str) -> str:
@@ -236,85 +250,6 @@ def convert_vsource(obj: DssObject, ctx: Context) -> EnergySource:
     )
 
 
-_LOAD_CLASS = {1: LoadClass.RESIDENTIAL, 2: LoadClass.COMMERCIAL, 3: LoadClass.INDUSTRIAL,
-               4: LoadClass.AGRICULTURAL}
-
-
-def convert_load(obj: DssObject, ctx: Context) -> EnergyConsumer:
-    """Convert a ``Load``: kW/kvar/kVA/PF as OpenDSS resolves them (last spec wins)."""
-    phases, conn, kv = 3, Connection.WYE, 12.47
-    kw, kvar, kva, pf = 10.0, 0.0, 0.0, 0.88
-    spec = "kw_pf"
-    bus = None
-    v: dict[str, Any] = {}
-    for prop in obj.properties:
-        name = prop.name
-        if name == "bus1":
-            bus = prop.value
-        elif name == "phases":
-            phases = as_int(prop)
-        elif name == "conn":
-            conn = _conn(prop.value)
-        elif name == "kv":
-            kv = as_float(prop)
-        elif name == "kw":
-            kw, spec = as_float(prop), "kw_pf"
-        elif name == "kvar":
-            kvar, spec = as_float(prop), "kw_kvar"
-        elif name == "kva":
-            kva, spec = as_float(prop), "kva_pf"
-        elif name == "pf":
-            pf = as_float(prop)
-        elif name == "model":
-            v["model"] = LoadModel(as_int(prop))
-        elif name == "zipv":
-            values = as_float_array(prop)
-            if len(values) != 7:
-                raise fail(obj, "ZIPV needs 7 values", prop)
-            v["zip_coefficients"] = tuple(values)
-        elif name in ("vminpu", "vmaxpu"):
-            v["v_" + name[1:4] + "_pu"] = as_float(prop)
-        elif name in ("cvrwatts", "cvrvars"):
-            v["cvr_" + name[3:]] = as_float(prop)
-        elif name in ("yearly", "daily", "duty"):
-            _set_shape(v, name, prop.value)
-        elif name == "status":
-            word = prop.value.strip().lower()
-            v["status"] = (LoadStatus.FIXED if word.startswith("f") else
-                           LoadStatus.EXEMPT if word.startswith("e") else LoadStatus.VARIABLE)
-        elif name == "class":
-            v["load_class"] = _LOAD_CLASS.get(as_int(prop), LoadClass.OTHER)
-        elif name == "numcust":
-            v["n_customers"] = as_int(prop)
-        else:
-            ctx.skip(obj, prop)
-    if bus is None:
-        raise fail(obj, "needs bus1")
-
-    def q_of(p: float) -> float:
-        if pf == 0.0:
-            return 0.0
-        q = p * math.sqrt(1.0 / (pf * pf) - 1.0)
-        return q if pf > 0 else -q
-
-    if spec == "kw_pf":
-        kvar = q_of(kw)
-    elif spec == "kva_pf":
-        kw = kva * abs(pf)
-        kvar = q_of(kw)
-    return EnergyConsumer(
-        name=obj.name, terminal=_shunt_terminal(bus, phases, conn), phases=phases,
-        connection=conn, v_kv=kv, p_kw=kw, q_kvar=kvar, **v,
-    )
-
-
-def _set_shape(v: dict[str, Any], name: str, value: str) -> None:
-    """Set a shape; OpenDSS makes a ``daily`` shape the yearly one too if none is set."""
-    v[name + "_shape"] = _name(value)
-    if name == "daily" and v.get("yearly_shape") is None:
-        v["yearly_shape"] = v[name + "_shape"]
-
-
 def convert_capacitor(obj: DssObject, ctx: Context) -> LinearShuntCompensator:
     """Convert a ``Capacitor`` (one kvar per step)."""
     phases, conn, kv = 3, Connection.WYE, 12.47
@@ -351,12 +286,14 @@ def convert_capacitor(obj: DssObject, ctx: Context) -> LinearShuntCompensator:
             r = as_float_array(prop)[0]
         elif name == "xl":
             x = as_float_array(prop)[0]
+            if x != 0.0 and r == 0.0:
+                r = abs(x) / 1000.0  # OpenDSS: "put in something so it doesn't fail"
         else:
             ctx.skip(obj, prop)
     if bus1 is None:
         raise fail(obj, "needs bus1")
-    term = parse_terminal(bus1, n_conductors=phases, n_phases=phases)
-    term2 = None if bus2 is None else parse_terminal(bus2, n_conductors=phases, n_phases=phases)
+    term = _series_terminal(bus1, phases, conn)
+    term2 = None if bus2 is None else _series_terminal(bus2, phases, conn)
     return LinearShuntCompensator(
         name=obj.name, terminal=term, terminal2=term2, phases=phases, connection=conn,
         v_kv=kv, q_kvar=kvar, states=states, r_ohm=r, x_ohm=x,
@@ -377,8 +314,11 @@ _CAP_MODES = {"v": CapacitorControlMode.VOLTAGE, "k": CapacitorControlMode.KVAR,
 
 
 def convert_capcontrol(obj: DssObject, ctx: Context) -> tuple[str, CapacitorControl]:
-    """Convert a ``CapControl``; returns the capacitor name and the control."""
-    v: dict[str, Any] = {"mode": CapacitorControlMode.VOLTAGE, "on_setting": 300.0,
+    """Convert a ``CapControl``; returns the capacitor name and the control.
+
+    Without ``type`` the control senses current, OpenDSS's default.
+    """
+    v: dict[str, Any] = {"mode": CapacitorControlMode.CURRENT, "on_setting": 300.0,
                          "off_setting": 200.0, "v_min_v": 115.0, "v_max_v": 126.0}
     capacitor = element = None
     floats = {"onsetting": "on_setting", "offsetting": "off_setting", "ptratio": "pt_ratio",
@@ -453,182 +393,10 @@ def convert_reactor(obj: DssObject, ctx: Context, base_frequency_hz: float) -> R
         per_phase_kv = kv / math.sqrt(3.0) if phases > 1 and conn is Connection.WYE else kv
         x = per_phase_kv**2 * 1000.0 / (kvar / phases)
     return Reactor(
-        name=obj.name, bus1=parse_terminal(bus1, n_conductors=phases, n_phases=phases),
-        bus2=None if bus2 is None else parse_terminal(bus2, n_conductors=phases,
-                                                       n_phases=phases),
+        name=obj.name, bus1=_series_terminal(bus1, phases, conn),
+        bus2=None if bus2 is None else _series_terminal(bus2, phases, conn),
         phases=phases, connection=conn, r_ohm=r or 0.0, x_ohm=x, rp_ohm=rp,
     )
-
-
-def _shunt_common(obj: DssObject, prop: Any, v: dict[str, Any]) -> bool:
-    name = prop.name
-    if name == "bus1":
-        v["bus"] = prop.value
-    elif name == "phases":
-        v["phases"] = as_int(prop)
-    elif name == "conn":
-        v["connection"] = _conn(prop.value)
-    elif name == "kv":
-        v["v_kv"] = as_float(prop)
-    elif name in ("yearly", "daily", "duty"):  # unlike a Load's, daily is not yearly too
-        v[name + "_shape"] = _name(prop.value)
-    elif name == "enabled":
-        v["enabled"] = as_bool(prop)
-    else:
-        return False
-    return True
-
-
-def _shunt_terminal_of(v: dict[str, Any], obj: DssObject) -> dict[str, Any]:
-    bus = v.pop("bus", None)
-    if bus is None:
-        raise fail(obj, "needs bus1")
-    v["terminal"] = _shunt_terminal(bus, v["phases"], v["connection"])
-    return v
-
-
-def convert_generator(obj: DssObject, ctx: Context) -> Generator:
-    """Convert a ``Generator``.
-
-    As OpenDSS's ``SyncUpPowerQuantities``: setting kW or PF recomputes kvar from the
-    power factor; setting kvar recomputes the power factor; kVA is 1.2·kW until given.
-    """
-    v: dict[str, Any] = {"phases": 3, "connection": Connection.WYE, "v_kv": 12.47}
-    kw, pf, kvar, kva_given = 1000.0, 0.88, 60.0, False  # OpenDSS's defaults (not in sync)
-    v["s_kva"] = 1200.0
-
-    def sync() -> None:
-        nonlocal kvar
-        if pf != 0.0:
-            kvar = math.copysign(kw * math.sqrt(1.0 / (pf * pf) - 1.0), pf)
-            if not kva_given:
-                v["s_kva"] = 1.2 * kw
-
-    for prop in obj.properties:
-        name = prop.name
-        if _shunt_common(obj, prop, v):
-            continue
-        if name in ("kw", "pf"):
-            if name == "kw":
-                kw = as_float(prop)
-            else:
-                pf = as_float(prop)
-            sync()
-        elif name == "kvar":
-            kvar = as_float(prop)
-            s = math.hypot(kw, kvar)
-            pf = 1.0 if s == 0.0 else math.copysign(kw / s, kvar if kvar != 0.0 else 1.0)
-        elif name == "kva":
-            v["s_kva"], kva_given = as_float(prop), True
-        elif name == "model":
-            v["model"] = as_int(prop)
-        elif name in ("vminpu", "vmaxpu"):
-            v["v_" + name[1:4] + "_pu"] = as_float(prop)
-        else:
-            ctx.skip(obj, prop)
-    return Generator(name=obj.name, p_kw=kw, q_kvar=kvar, **_shunt_terminal_of(v, obj))
-
-
-def convert_der(obj: DssObject, ctx: Context) -> PowerElectronicsConnection:
-    """Convert a ``PVSystem`` or ``Storage`` to a :class:`PowerElectronicsConnection`.
-
-    A battery's ``p_kw`` is what OpenDSS dispatches for its final state: ``%discharge``
-    of kWrated when discharging, ``-%charge`` when charging, ``-%idlingkW`` when idle;
-    ``kw=`` sets the state and percentage; a full battery cannot charge and one at its
-    reserve cannot discharge.
-    """
-    kind = DerKind.PV if obj.cls == "pvsystem" else DerKind.BATTERY
-    v: dict[str, Any] = {"phases": 3, "connection": Connection.WYE, "v_kv": 12.47,
-                         "s_kva": 500.0 if kind is DerKind.PV else 25.0}
-    pct = {"%charge": 100.0, "%discharge": 100.0, "%idlingkw": 1.0}
-    state = BatteryState.IDLE
-    kw_rated = 25.0
-    kva_given = False
-    if kind is DerKind.BATTERY:
-        v.update(energy_kwh=50.0, soc_pct=100.0, p_rated_kw=kw_rated)
-    for prop in obj.properties:
-        name = prop.name
-        if _shunt_common(obj, prop, v):
-            continue
-        if name == "kva":
-            v["s_kva"], kva_given = as_float(prop), True
-        elif name == "pmpp":
-            v["p_rated_kw"] = as_float(prop)
-        elif name == "kwrated":
-            v["p_rated_kw"] = kw_rated = as_float(prop)
-            if not kva_given:
-                v["s_kva"] = kw_rated
-        elif name == "pf":
-            v["pf"] = as_float(prop)
-            v["q_mode"] = "power_factor"
-        elif name in ("%effcharge", "%effdischarge"):
-            v["efficiency_" + name[4:] + "_pct"] = as_float(prop)
-        elif name == "kvar":
-            v["q_kvar"] = as_float(prop)
-            v["q_mode"] = "constant_q"
-        elif name == "irradiance":
-            v["irradiance_kw_m2"] = as_float(prop)
-        elif name == "kwhrated":
-            v["energy_kwh"] = as_float(prop)
-        elif name == "%stored":
-            v["soc_pct"] = as_float(prop)
-        elif name == "%reserve":
-            v["reserve_pct"] = as_float(prop)
-        elif name in pct and kind is DerKind.BATTERY:
-            pct[name] = as_float(prop)
-        elif name == "kw" and kind is DerKind.BATTERY:
-            kw = as_float(prop)
-            if kw > 0.0:
-                state, pct["%discharge"] = BatteryState.DISCHARGING, kw / kw_rated * 100.0
-            elif kw < 0.0:
-                state, pct["%charge"] = BatteryState.CHARGING, -kw / kw_rated * 100.0
-            else:
-                state = BatteryState.IDLE
-        elif name == "state":
-            word = prop.value.strip().lower()
-            state = (BatteryState.CHARGING if word.startswith("c") else
-                     BatteryState.DISCHARGING if word.startswith("d") else
-                     BatteryState.IDLE)
-        else:
-            ctx.skip(obj, prop)
-    if kind is DerKind.BATTERY:
-        soc, reserve = v["soc_pct"], v.get("reserve_pct", 20.0)
-        if (state is BatteryState.CHARGING and soc >= 100.0) or (
-                state is BatteryState.DISCHARGING and soc <= reserve):
-            state = BatteryState.IDLE
-        v["state"] = state
-        v["p_kw"] = kw_rated / 100.0 * (
-            pct["%discharge"] if state is BatteryState.DISCHARGING else
-            -pct["%charge"] if state is BatteryState.CHARGING else -pct["%idlingkw"])
-    return PowerElectronicsConnection(name=obj.name, kind=kind, **_shunt_terminal_of(v, obj))
-
-
-_INV_MODES = {m.value: m for m in InverterControlMode}
-
-
-def convert_invcontrol(obj: DssObject, ctx: Context) -> InverterControl:
-    """Convert an ``InvControl``; settings without a model field are kept as text."""
-    v: dict[str, Any] = {"mode": InverterControlMode.VOLT_VAR}
-    settings: dict[str, str] = {}
-    for prop in obj.properties:
-        name = prop.name
-        if name == "mode":
-            key = prop.value.strip().lower()
-            if key not in _INV_MODES:
-                raise fail(obj, f"unknown mode; expected one of {', '.join(_INV_MODES)}", prop)
-            v["mode"] = _INV_MODES[key]
-        elif name == "combimode" and prop.value.strip().lower() == "vv_vw":
-            v["mode"] = InverterControlMode.VOLT_VAR_VOLT_WATT
-            settings[name] = prop.value
-        elif name == "derlist":
-            v["der"] = [_name(d) for d in as_array(prop)]
-        elif name == "vvc_curve1":
-            v["volt_var_curve"] = _name(prop.value)
-        elif name == "voltwatt_curve":
-            v["volt_watt_curve"] = _name(prop.value)
-        else:
-            settings[name] = prop.value
-    return InverterControl(name=obj.name, settings=settings, **v)
 
 
 def convert_xycurve(obj: DssObject, ctx: Context) -> Curve:

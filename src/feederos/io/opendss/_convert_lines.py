@@ -57,7 +57,12 @@ _SEQ_DEFAULTS = {"r1": 0.058, "x1": 0.1206, "r0": 0.1784, "x0": 0.4047, "c1": 3.
 
 
 class _ZData:
-    """Impedance data of a line code or line as OpenDSS accumulates it."""
+    """Impedance data of a line code or line as OpenDSS accumulates it.
+
+    ``cap_given`` records whether any capacitance was given (C1, C0, B1, B0, Cmatrix);
+    ``seq_changed`` mirrors OpenDSS's ``SymComponentsChanged``: sequence data edited
+    since the phase matrices were last rebuilt (see :meth:`default_cap_scale`).
+    """
 
     def __init__(self, n_phases: int) -> None:
         self.n = n_phases
@@ -66,21 +71,46 @@ class _ZData:
         self.x: Any = None
         self.c: Any = None
         self.form = "sequence"
+        self.cap_given = False
+        self.seq_changed = False
 
     def apply(self, obj: DssObject, prop: Any, omega: float) -> bool:
         name = prop.name
         if name in _SEQ:
             self.seq[name] = as_float(prop)
             self.form = "sequence"
+            self.seq_changed = True
         elif name in ("b1", "b0"):
             self.seq["c" + name[1]] = as_float(prop) * 1e-6 / omega * 1e9
             self.form = "sequence"
+            self.seq_changed = True
         elif name in ("rmatrix", "xmatrix", "cmatrix"):
             setattr(self, name[0], as_matrix(prop, self.n))
             self.form = "matrix"
         else:
             return False
+        if name in ("c1", "c0", "b1", "b0", "cmatrix"):
+            self.cap_given = True
         return True
+
+    def default_cap_scale(self, unit: str) -> float:
+        """Factor OpenDSS applies to a line's default C1/C0 given its length unit.
+
+        OpenDSS's defaults (3.4 and 1.6 nF) are per kft. When a line's sequence data
+        was edited but no capacitance given, ``TLineObj.CalcYPrim`` converts them from
+        kft to the line's length unit, unless that unit is ``none`` (OpenDSS Line.pas).
+        ``unit`` is the line's unit at that point: giving impedances resets it to
+        ``none``, so only a ``units=`` after them counts.
+        """
+        if self.cap_given or not self.seq_changed or self.form != "sequence" or unit == "none":
+            return 1.0
+        return LENGTH_UNITS_KM[unit] / LENGTH_UNITS_KM["kft"]
+
+    def scale_default_cap(self, unit: str) -> None:
+        """Apply :meth:`default_cap_scale` to the sequence capacitances (in place)."""
+        scale = self.default_cap_scale(unit)
+        self.seq["c1"] *= scale
+        self.seq["c0"] *= scale
 
     def impedance(self, obj: DssObject, unit: str, frequency_hz: float | None) -> LineImpedance:
         def per_km(v: float) -> float:
@@ -358,6 +388,8 @@ def convert_line(
     open_ = False
     enabled = True
     omega = 2.0 * math.pi * base_frequency_hz
+    # OpenDSS's LengthUnits: reset to none by impedance edits (ResetLengthUnits)
+    length_unit = "none"
     for prop in obj.properties:
         name = prop.name
         z.n = phases
@@ -366,8 +398,14 @@ def convert_line(
         elif name == "bus2":
             bus2 = prop.value
         elif name == "phases":
-            phases = as_count(obj, prop)
-            z.n = phases
+            new_phases = as_count(obj, prop)
+            if new_phases != phases and geometry is None and z.form == "sequence":
+                # OpenDSS rebuilds the matrices now (RecalcElementData), which for one
+                # phase also sets the zero-sequence values to the positive-sequence ones
+                z.seq_changed = False
+                if new_phases == 1:
+                    z.seq.update(r0=z.seq["r1"], x0=z.seq["x1"], c0=z.seq["c1"])
+            phases = z.n = new_phases
         elif name == "linecode":
             code = prop.value.strip().lower()
             if code not in codes:
@@ -375,18 +413,22 @@ def convert_line(
             phases = codes[code][2]
             inline = False
             geometry = spacing = None
+            z.seq_changed = False
         elif z.apply(obj, prop, omega):
             inline, code, geometry, spacing = True, None, None, None
+            length_unit = "none"
         elif name == "length":
             length = as_float(prop)
         elif name == "units":
-            unit = length_unit_of(obj, prop)
+            unit = length_unit = length_unit_of(obj, prop)
         elif name == "switch":
             if as_bool(prop):
                 is_switch = True
                 z = _ZData(phases)
                 z.seq = {"r1": 1.0, "x1": 1.0, "r0": 1.0, "x0": 1.0, "c1": 1.1, "c0": 1.0}
+                z.seq_changed = True
                 length, unit, inline, code, geometry, spacing = 1e-3, "none", True, None, None, None
+                length_unit = "none"
         elif name == "geometry":
             geometry = prop.value.strip().lower()
             inline, code, spacing = False, None, None
@@ -415,6 +457,7 @@ def convert_line(
         raise fail(obj, "needs bus1")
     t1 = parse_terminal(bus1, n_conductors=phases, n_phases=phases)
     t2 = parse_terminal(bus2 if bus2 is not None else bus1, n_conductors=phases, n_phases=phases)
+    z.scale_default_cap(length_unit)
     if is_switch:
         s = z.seq
         return Switch(
@@ -423,6 +466,7 @@ def convert_line(
             rated_current_a=normal if normal and normal > 0 else None,
             r_ohm=s["r1"] * length, x_ohm=s["x1"] * length,
             r0_ohm=s["r0"] * length, x0_ohm=s["x0"] * length, c_nf=s["c1"] * length,
+            c0_nf=s["c0"] * length,
         )
     if not enabled or open_:
         ctx.notes.append(f"line.{obj.name} is {'disabled' if not enabled else 'open'}")

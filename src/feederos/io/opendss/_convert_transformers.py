@@ -246,17 +246,29 @@ def convert_regcontrol(obj: DssObject, ctx: Context) -> RatioTapChanger:
     transformer: str | None = None
     floats = {"vreg": "v_set_v", "band": "band_v", "ptratio": "pt_ratio",
               "ctprim": "ct_primary_a", "r": "ldc_r_v", "x": "ldc_x_v", "delay": "delay_s",
-              "tapdelay": "tap_delay_s"}
+              "tapdelay": "tap_delay_s", "remoteptratio": "remote_pt_ratio",
+              "revvreg": "rev_v_set_v", "revband": "rev_band_v", "revr": "rev_ldc_r_v",
+              "revx": "rev_ldc_x_v", "revthreshold": "rev_threshold_kw",
+              "revdelay": "rev_delay_s"}
+    bools = {"reversible": "reversible", "inversetime": "inverse_time",
+             "revneutral": "rev_neutral", "enabled": "enabled"}
     for prop in obj.properties:
         name = prop.name
         if name == "transformer":
             transformer = prop.value.strip().lower()
         elif name == "winding":
             v["winding"] = as_int(prop)
+            v.pop("tap_winding", None)  # OpenDSS: setting winding resets TapWinding
+        elif name == "tapwinding":
+            v["tap_winding"] = as_int(prop)
         elif name in floats:
             v[floats[name]] = as_float(prop)
+            if name == "ptratio":
+                v.pop("remote_pt_ratio", None)  # OpenDSS: RemotePTRatio follows PTratio
+        elif name in bools:
+            v[bools[name]] = as_bool(prop)
         elif name == "maxtapchange":
-            v["max_tap_change"] = max(as_int(prop), 1)
+            v["max_tap_change"] = max(as_int(prop), 0)
         elif name == "ptphase":
             key = prop.value.strip().lower()
             if key not in _PT_PHASE:
@@ -265,12 +277,9 @@ def convert_regcontrol(obj: DssObject, ctx: Context) -> RatioTapChanger:
         elif name == "vlimit":
             limit = as_float(prop)
             v["v_limit_v"] = limit if limit > 0 else None
-        elif name == "reversible":
-            v["reversible"] = as_bool(prop)
         elif name == "bus":
-            v["monitored_bus"] = prop.value.strip().lower().split(".")[0]
-        elif name == "enabled":
-            v["enabled"] = as_bool(prop)
+            bus = prop.value.strip().lower()
+            v["monitored_bus"] = bus or None  # bus= (empty) regulates the winding again
         else:
             ctx.skip(obj, prop)
     if transformer is None:

@@ -79,4 +79,5 @@ class PrimitiveBlock:
 
     def currents(self, v: ComplexArray) -> ComplexArray:
         """Currents into each element at each conductor, shape ``(m, k)`` [A]."""
-        return np.einsum("mij,mj->mi", self.y_s, self.voltages(v))
+        out: ComplexArray = np.einsum("mij,mj->mi", self.y_s, self.voltages(v))
+        return out

@@ -1,0 +1,294 @@
+"""The compiled network: a feeder flattened once into arrays every solver runs on.
+
+:func:`compile_network` turns a :class:`~feederos.model.Network` into a
+:class:`CompiledNetwork`: the node numbering, each element's primitive admittance stacked
+by kind (:class:`~feederos.powerflow.primitives.PrimitiveBlock`), the voltage-dependent
+elements as :class:`~feederos.powerflow.injections.InjectionSet`, the control devices as
+small tables, and the sparse system admittance matrix assembled from all of them. It is
+immutable: a tap, capacitor-step or switch change gives a new object through
+:meth:`CompiledNetwork.with_state`, rebuilding only what the change touches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from functools import cached_property
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+from scipy.sparse import csgraph
+
+from feederos.errors import NetworkValidationError
+from feederos.model import Network
+from feederos.model.validation import Problem
+from feederos.powerflow.injections.base import InjectionSet
+from feederos.powerflow.injections.der import der_injections
+from feederos.powerflow.injections.loads import load_injections
+from feederos.powerflow.nodes import NodeIndex, node_index
+from feederos.powerflow.primitives.block import PrimitiveBlock
+from feederos.powerflow.primitives.lines import line_blocks, switch_blocks
+from feederos.powerflow.primitives.shunts import capacitor_blocks, reactor_blocks
+from feederos.powerflow.primitives.sources import source_blocks
+from feederos.powerflow.primitives.transformers import transformer_blocks, transformer_taps
+from feederos.powerflow.ratings import pd_ratings_a
+
+__all__ = ["CompiledNetwork", "assemble_y", "compile_network", "energized_nodes"]
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+ComplexArray = npt.NDArray[np.complex128]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledNetwork:
+    """A network as arrays (see the module docstring).
+
+    Attributes
+    ----------
+    network
+        The network compiled (not copied; never modified).
+    name
+        Network name.
+    frequency_hz
+        System frequency [Hz].
+    nodes
+        Node numbering; every array over nodes follows it.
+    pd_blocks
+        Power-delivery elements (OpenDSS's PD elements): kinds ``lines``, ``switches``,
+        ``transformers``, ``capacitors``, ``reactors``.
+    pd_rating_a
+        Normal current rating of each element of each PD block, parallel to
+        ``pd_blocks`` [A]; NaN where unknown.
+    source_block
+        Primitive admittance of the sources (kind ``sources``).
+    source_emf_v
+        EMF behind each source conductor, shape of ``source_block.conductors`` [V]; the
+        source's Norton injection is ``source_block.y_s @ source_emf_v``.
+    injections
+        Loads, generators and inverters.
+    y
+        System admittance matrix, CSC, ``n_nodes × n_nodes`` [S]: every PD block, the
+        sources and each injection set's nominal block.
+    energized
+        Nodes connected to a source through closed elements; the rest are solved as 0 V.
+    tap_pu
+        Tap of every winding of every transformer, as used in ``y``.
+    capacitor_states
+        Step states of every capacitor, as used in ``y``.
+    parent
+        The network this one was derived from by :meth:`with_state`, if any.
+    """
+
+    network: Network
+    name: str
+    frequency_hz: float
+    nodes: NodeIndex
+    pd_blocks: tuple[PrimitiveBlock, ...]
+    pd_rating_a: tuple[FloatArray, ...]
+    source_block: PrimitiveBlock
+    source_emf_v: ComplexArray
+    injections: tuple[InjectionSet, ...]
+    y: sp.csc_matrix
+    energized: BoolArray
+    tap_pu: dict[str, tuple[float, ...]]
+    capacitor_states: dict[str, tuple[int, ...]]
+    parent: CompiledNetwork | None = None
+
+    def with_state(
+        self,
+        *,
+        tap_pu: Mapping[str, Sequence[float]] | None = None,
+        capacitor_states: Mapping[str, Sequence[int]] | None = None,
+    ) -> CompiledNetwork:
+        """A copy with other transformer taps and/or capacitor steps.
+
+        Only the blocks holding a changed transformer or capacitor are rebuilt, and
+        ``y`` is patched by the difference; everything else is shared with ``self``.
+        Returns ``self`` when nothing changes.
+        """
+        taps = dict(self.tap_pu)
+        changed: set[str] = set()
+        for name, t in (tap_pu or {}).items():
+            new = tuple(float(x) for x in t)
+            if taps.get(name) != new:
+                taps[name] = new
+                changed.add(name)
+        states = dict(self.capacitor_states)
+        for name, st in (capacitor_states or {}).items():
+            new_st = tuple(int(x) for x in st)
+            if states.get(name) != new_st:
+                states[name] = new_st
+                changed.add(name)
+        if not changed:
+            return self
+        network = self.network
+        blocks = list(self.pd_blocks)
+        old: list[PrimitiveBlock] = []
+        new_blocks: list[PrimitiveBlock] = []
+        caps = [i for i, b in enumerate(self.pd_blocks) if b.kind == "capacitors"]
+        if any(not changed.isdisjoint(self.pd_blocks[i].names) for i in caps):
+            # Capacitor blocks are few and small: rebuild them all, in the same order.
+            rebuilt = capacitor_blocks(network, self.nodes, states=states)
+            for i, b in zip(caps, rebuilt, strict=True):
+                old.append(self.pd_blocks[i])
+                new_blocks.append(b)
+                blocks[i] = b
+        for i, block in enumerate(self.pd_blocks):
+            if block.kind != "transformers" or changed.isdisjoint(block.names):
+                continue
+            (b,) = transformer_blocks(network, self.nodes, tap_pu=taps, only=block.names)
+            old.append(block)
+            new_blocks.append(b)
+            blocks[i] = b
+        if len(old) != len(new_blocks):  # pragma: no cover - a layout change is a bug
+            raise AssertionError("a rebuilt block changed layout")
+        delta = assemble_y(self.nodes.n_nodes, new_blocks) - assemble_y(self.nodes.n_nodes, old)
+        child = replace(
+            self,
+            pd_blocks=tuple(blocks),
+            y=sp.csc_matrix(self.y + delta),
+            tap_pu=taps,
+            capacitor_states=states,
+        )
+        # Same elements in the same places: share the lookup, and let solvers start
+        # from this network's factorisation (see methods.fixed_point).
+        child.__dict__["_rows"] = self._rows
+        object.__setattr__(child, "parent", self)
+        return child
+
+    @cached_property
+    def _rows(self) -> dict[tuple[str, str], tuple[int, int]]:
+        return {
+            (b.kind, name): (i, m)
+            for i, b in enumerate(self.pd_blocks)
+            for m, name in enumerate(b.names)
+        }
+
+    def block(self, kind: str, name: str) -> tuple[PrimitiveBlock, int]:
+        """The PD block holding element ``kind``/``name`` and its row in that block.
+
+        Raises
+        ------
+        KeyError
+            If there is no such element.
+        """
+        try:
+            i, m = self._rows[(kind, name)]
+        except KeyError:
+            raise KeyError(
+                f"{kind}.{name} is not a power-delivery element of {self.name!r}"
+            ) from None
+        return self.pd_blocks[i], m
+
+
+def assemble_y(n_nodes: int, blocks: Iterable[PrimitiveBlock]) -> sp.csc_matrix:
+    """Scatter-add primitive admittances into the system matrix; ground rows dropped.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> b = PrimitiveBlock("lines", ("a",), np.array([[0, -1]]),
+    ...                    np.array([[[2 + 0j, -2], [-2, 2]]]), 2)
+    >>> assemble_y(1, [b]).toarray().tolist()
+    [[(2+0j)]]
+    """
+    rows: list[IntArray] = []
+    cols: list[IntArray] = []
+    vals: list[ComplexArray] = []
+    for b in blocks:
+        if b.n_elements == 0:
+            continue
+        k = b.conductors.shape[1]
+        r = np.repeat(b.conductors, k, axis=1).ravel()
+        c = np.tile(b.conductors, (1, k)).ravel()
+        keep = (r >= 0) & (c >= 0)
+        rows.append(r[keep])
+        cols.append(c[keep])
+        vals.append(b.y_s.reshape(-1)[keep])
+    if not rows:
+        return sp.csc_matrix((n_nodes, n_nodes), dtype=np.complex128)
+    y = sp.coo_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(n_nodes, n_nodes),
+    ).tocsc()
+    y.sum_duplicates()
+    return y
+
+
+def energized_nodes(y: sp.csc_matrix, source_nodes: IntArray) -> BoolArray:
+    """Nodes coupled to a source node through non-zero admittances."""
+    n = y.shape[0]
+    # Opened conductors leave explicit zeros (and tiny diagonal terms) behind: only
+    # off-diagonal entries that are really there couple nodes.
+    pattern = sp.csr_matrix(
+        (np.abs(y.data) > 0, y.indices.copy(), y.indptr.copy()), shape=(n, n)
+    )
+    pattern.eliminate_zeros()  # in place: hence the copies above
+    _, label = csgraph.connected_components(pattern, directed=False)
+    live = np.unique(label[source_nodes[source_nodes >= 0]])
+    return np.isin(label, live)
+
+
+def compile_network(network: Network) -> CompiledNetwork:
+    """Flatten ``network`` into a :class:`CompiledNetwork`.
+
+    Raises
+    ------
+    TopologyError
+        If an element's terminal names a bus or node the network lacks.
+    NetworkValidationError
+        If the network has no source.
+
+    Examples
+    --------
+    >>> from feederos.feeders import load_feeder
+    >>> c = compile_network(load_feeder("ieee13"))
+    >>> c.y.shape, int(c.energized.sum())
+    ((41, 41), 41)
+    """
+    if not network.sources:
+        raise NetworkValidationError(
+            [Problem("sources", network.name, "sources", "a power flow needs a source; add one")]
+        )
+    nodes = node_index(network)
+    # The transformers regulators move get blocks of their own, so a control action
+    # rebuilds a few small blocks, not all of them.
+    regulated = list(dict.fromkeys(r.transformer for r in network.regulators))
+    fixed = [t.name for t in network.transformers if t.name not in set(regulated)]
+    pd: list[PrimitiveBlock] = [
+        *line_blocks(network, nodes),
+        *switch_blocks(network, nodes),
+        *transformer_blocks(network, nodes, only=fixed),
+        *transformer_blocks(network, nodes, only=regulated),
+        *capacitor_blocks(network, nodes),
+        *reactor_blocks(network, nodes),
+    ]
+    source_block, emf = source_blocks(network, nodes)
+    injections: tuple[InjectionSet, ...] = (
+        *load_injections(network, nodes),
+        *der_injections(network, nodes),
+    )
+    y = assemble_y(
+        nodes.n_nodes, [*pd, source_block, *(s.nominal_block() for s in injections)]
+    )
+    return CompiledNetwork(
+        network=network,
+        name=network.name,
+        frequency_hz=network.base_frequency_hz,
+        nodes=nodes,
+        pd_blocks=tuple(pd),
+        pd_rating_a=tuple(pd_ratings_a(network, b) for b in pd),
+        source_block=source_block,
+        source_emf_v=emf,
+        injections=injections,
+        y=y,
+        energized=energized_nodes(y, source_block.conductors.ravel()),
+        tap_pu=transformer_taps(network),
+        capacitor_states={
+            c.name: tuple(c.states) if c.states else (1,) * len(c.q_kvar)
+            for c in network.capacitors
+        },
+    )

@@ -1,0 +1,1 @@
+"""Solution methods of the power flow; each returns node voltages for a compiled network."""

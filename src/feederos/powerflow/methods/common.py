@@ -1,0 +1,127 @@
+"""Pieces every solution method shares: injections, mismatch, convergence bookkeeping.
+
+Sign convention: a current *into the network* at a node is positive on the right-hand
+side of ``Y v = i``. Element currents (``InjectionSet.currents``, ``PrimitiveBlock``) are
+into the element, so they enter the right-hand side with a minus sign.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from feederos.powerflow.compiled import CompiledNetwork
+
+__all__ = [
+    "MethodOutcome",
+    "compensation_currents",
+    "mismatch_a",
+    "scatter",
+    "source_currents",
+    "voltage_scale_v",
+]
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+ComplexArray = npt.NDArray[np.complex128]
+
+
+@dataclass(frozen=True)
+class MethodOutcome:
+    """What a solution method returns.
+
+    Attributes
+    ----------
+    v
+        Node voltages [V]; 0 on de-energised nodes.
+    converged
+        Whether the voltage update fell below the tolerance.
+    iterations
+        Iterations done.
+    max_mismatch_a
+        Largest current mismatch of Kirchhoff's law over the nodes at ``v`` [A].
+    worst_node
+        Index of the node with that mismatch.
+    """
+
+    v: ComplexArray
+    converged: bool
+    iterations: int
+    max_mismatch_a: float
+    worst_node: int
+
+
+def scatter(n: int, conductors: IntArray, values: ComplexArray) -> ComplexArray:
+    """Sum ``values`` (shaped like ``conductors``) into a length-``n`` node vector.
+
+    Ground conductors (``-1``) are dropped.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scatter(2, np.array([[0, -1], [0, 1]]), np.array([[1j, 5], [2, 3]])).tolist()
+    [(2+1j), (3+0j)]
+    """
+    idx = conductors.ravel()
+    keep = idx >= 0
+    vals = values.ravel()[keep]
+    out = np.bincount(idx[keep], weights=vals.real, minlength=n).astype(np.complex128)
+    out.imag = np.bincount(idx[keep], weights=vals.imag, minlength=n)
+    return out
+
+
+def source_currents(compiled: CompiledNetwork) -> ComplexArray:
+    """Norton currents of the sources into the network [A]."""
+    b = compiled.source_block
+    i = np.einsum("mij,mj->mi", b.y_s, compiled.source_emf_v)
+    return scatter(compiled.nodes.n_nodes, b.conductors, i)
+
+
+def compensation_currents(compiled: CompiledNetwork, v: ComplexArray) -> ComplexArray:
+    """Currents into the network that make the linear ``y`` behave like the true elements.
+
+    Each injection set's nominal admittance is in ``y``; the compensation current is
+    that admittance's current minus the element's true current at ``v`` (OpenDSS's
+    injection-current method).
+    """
+    n = compiled.nodes.n_nodes
+    out = np.zeros(n, dtype=np.complex128)
+    for s in compiled.injections:
+        nominal = s.nominal_block()
+        v_cond = nominal.voltages(v)
+        i_lin = np.einsum("mij,mj->mi", nominal.y_s, v_cond)
+        out += scatter(n, s.conductors, i_lin - s.currents(v_cond))
+    return out
+
+
+def mismatch_a(compiled: CompiledNetwork, v: ComplexArray) -> ComplexArray:
+    """Kirchhoff current mismatch ``y v − i_source − i_compensation`` per node [A].
+
+    Zero on de-energised nodes.
+    """
+    r = compiled.y @ v - source_currents(compiled) - compensation_currents(compiled, v)
+    r[~compiled.energized] = 0
+    return np.asarray(r, dtype=np.complex128)
+
+
+def voltage_scale_v(compiled: CompiledNetwork) -> FloatArray:
+    """Per-node voltage used to express changes in per unit: the base, else 1 kV."""
+    base = compiled.nodes.v_base_ln_v
+    return np.where(np.isfinite(base) & (base > 0), base, 1000.0)
+
+
+def outcome(
+    compiled: CompiledNetwork, v: ComplexArray, *, converged: bool, iterations: int
+) -> MethodOutcome:
+    """Package ``v`` with its mismatch."""
+    r = np.abs(mismatch_a(compiled, v))
+    worst = int(np.argmax(r)) if r.size else -1
+    return MethodOutcome(
+        v=v,
+        converged=converged,
+        iterations=iterations,
+        max_mismatch_a=float(r[worst]) if r.size else 0.0,
+        worst_node=worst,
+    )
