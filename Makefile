@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml
 
 run: install
 	$(BIN)/feederos info ieee13
+	$(BIN)/feederos solve ieee13
 	$(BIN)/feederos validate ieee123
 	$(BIN)/feederos generate --profile suburban --buses 2000 --seed 7 out/suburban-2000.json
 	$(BIN)/feederos info out/suburban-2000.json

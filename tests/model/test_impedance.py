@@ -41,3 +41,18 @@ def test_code_kron_reduction() -> None:
 def test_missing_code() -> None:
     with pytest.raises(KeyError, match="no line code"):
         line_phase_impedance(Network(name="n"), _line(line_code="x"))
+
+
+def test_single_phase_sequence_line_is_its_positive_sequence() -> None:
+    # OpenDSS sets Z0 = Z1 and C0 = C1 for a one-phase line (Line.pas RecalcElementData)
+    imp = LineImpedance(r1_ohm_per_km=0.1, x1_ohm_per_km=0.3, r0_ohm_per_km=0.4,
+                        x0_ohm_per_km=0.9, c1_nf_per_km=10.0, c0_nf_per_km=4.0)
+    pz = line_phase_impedance(Network(name="n"), _line(impedance=imp, phases=1))
+    assert pz.z_ohm_per_km[0, 0] == pytest.approx(0.1 + 0.3j)
+    assert pz.y_shunt_s_per_km[0, 0] == pytest.approx(2j * np.pi * 60.0 * 10e-9)
+    code = LineCode(name="c", impedance=imp)
+    net = Network(name="n", line_codes=[code])
+    assert line_phase_impedance(net, _line(line_code="c", phases=1)).z_ohm_per_km[0, 0] == (
+        pytest.approx(0.1 + 0.3j))
+    three = line_phase_impedance(net, _line(line_code="c", phases=3)).z_ohm_per_km
+    assert three[0, 0] == pytest.approx((2 * (0.1 + 0.3j) + (0.4 + 0.9j)) / 3)

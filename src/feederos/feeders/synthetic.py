@@ -26,6 +26,10 @@ Conventions
 - A feeder far larger than any real one (tens of thousands of buses) would carry an
   impossible load at distribution voltage; the generator therefore scales every load,
   PV and charger so that the feeder peak stays within the profile's typical range.
+  For the same reason it shortens the lateral spans of a feeder with more primary buses
+  than the profile's largest typical feeder, so that the total lateral length stays at
+  that feeder's: otherwise thousands of kilometres of primary (tens of Mvar of line
+  charging against a few MW of scaled load) would lift every voltage to about 1.1 pu.
 
 Line codes are positive- and zero-sequence impedances computed with Carson's equations
 (Kersting's modified form, :mod:`feederos.model.line_constants`) from the conductor
@@ -273,6 +277,7 @@ class _Builder:
         self.tree = _Primary()
         self.lateral_heads: list[int] = []
         self.trunk: list[int] = []
+        self.span_scale = 1.0  # lateral span factor of an oversized feeder (see build)
 
     # ------------------------------------------------------------------ topology
     def _grow(self, n_primary: int) -> None:
@@ -334,7 +339,7 @@ class _Builder:
         phases = self._branch_phases(tree.phases[attach], size)
         top = tree.root[attach] == -1
         ug = bool(rng.random() > p.overhead_share) if top else tree.underground[attach]
-        span_km = float(rng.uniform(*p.lateral_span_km))
+        span_km = float(rng.uniform(*p.lateral_span_km)) * self.span_scale
         m = size if size <= 4 else max(2, round(size**0.6))
         dx, dy = _DIRECTIONS[heading]
         jitter = rng.uniform(0.9, 1.1, size=m)
@@ -408,6 +413,10 @@ class _Builder:
         rest = self.n - n_fixed
         n_primary = math.ceil(rest / (1.0 + p.transformers_per_primary_bus))
         n_services = rest - n_primary
+        # Denser, not longer: beyond the largest typical feeder, laterals keep its total
+        # length (line charging grows with length, the scaled load does not).
+        typical_primary = p.node_count[1] / (1.0 + p.transformers_per_primary_bus)
+        self.span_scale = min(1.0, typical_primary / max(1, n_primary))
         self._grow(n_primary)
         tree = self.tree
         services, scale = self._services(n_services)

@@ -3,7 +3,8 @@
 Load models follow OpenDSS's codes: 1 constant P and Q; 2 constant impedance;
 3 constant P, quadratic Q; 4 exponential (CVR); 5 constant current magnitude;
 6 constant P, fixed Q; 7 constant P, fixed impedance Q; 8 ZIP.
-Below ``v_min_pu`` and above ``v_max_pu`` every model becomes constant impedance.
+Below ``v_min_pu`` and above ``v_max_pu`` every model becomes constant impedance (below
+``v_min_pu`` OpenDSS blends linearly down to the nominal impedance at ``v_low_pu``).
 
 Examples
 --------

@@ -243,16 +243,21 @@ _CLASS_NUMBER = {LoadClass.RESIDENTIAL: 1, LoadClass.COMMERCIAL: 2, LoadClass.IN
 _STATUS = {LoadStatus.VARIABLE: 0, LoadStatus.FIXED: 1, LoadStatus.EXEMPT: 2}
 
 
-# A load given none of kV, phases, conn keeps OpenDSS's hard-coded 7200 V base although
-# it reports kV=12.47; the importer gives it 7.2·√3 kV, which has that base.
-_DEFAULT_LOAD_KV = {12.47: 7.2 * math.sqrt(3.0)}
+def _kv(ours: float, reported: float, phases: int) -> float:
+    """The kV OpenDSS's element really has: ``reported``, unless its base was never set.
+
+    A load, generator or inverter given no kV (or conn; phases for loads and PV) keeps
+    OpenDSS's hard-coded 7200 V base although it reports kV=12.47; the importer gives it
+    the kV with that base (7.2·√3, or 7.2 for one phase).
+    """
+    default = 7.2 * math.sqrt(3.0) if phases in (2, 3) else 7.2
+    return ours if reported == 12.47 and ours == default else reported
 
 
 def _loads(net: Network, ref: dict[str, dict[str, Any]]) -> None:
     for ld in net.loads:
         r = ref[ld.name]
-        if ld.v_kv == _DEFAULT_LOAD_KV.get(r["kv"]) and ld.phases == 3:
-            r = {**r, "kv": ld.v_kv}
+        r = {**r, "kv": _kv(ld.v_kv, r["kv"], ld.phases)}
         for ours, key in ((ld.p_kw, "kw"), (ld.q_kvar, "kvar"), (ld.v_kv, "kv"),
                           (ld.v_min_pu, "vminpu"), (ld.v_max_pu, "vmaxpu"),
                           (ld.cvr_watts, "cvrwatts"), (ld.cvr_vars, "cvrvars")):
@@ -327,6 +332,7 @@ def _reactors(net: Network, ref: dict[str, dict[str, Any]]) -> None:
 def _generators(net: Network, ref: dict[str, dict[str, Any]]) -> None:
     for g in net.generators:
         r = ref[g.name]
+        r = {**r, "kv": _kv(g.v_kv, r["kv"], g.phases)}
         for ours, key in ((g.p_kw, "kw"), (g.q_kvar, "kvar"), (g.v_kv, "kv"),
                           (g.v_min_pu, "vminpu"), (g.v_max_pu, "vmaxpu")):
             _close(ours, r[key], f"{g.name} {key}")
@@ -366,7 +372,7 @@ def _inverters(net: Network, pvs: dict[str, dict[str, Any]],
             assert (d.daily_shape or "") == r["daily"].lower(), d.name
             r = {"phases": r["phases"], "kv": r["kv"], "conn": r["conn"]}
         assert d.phases == int(r["phases"]), d.name
-        _close(d.v_kv, float(r["kv"]), f"{d.name} kv")
+        _close(d.v_kv, _kv(d.v_kv, float(r["kv"]), d.phases), f"{d.name} kv")
         delta = r["conn"].lower().startswith(("d", "ll"))
         assert (d.connection is Connection.DELTA) == delta, d.name
 

@@ -106,29 +106,6 @@ def test_lines_match_opendss(case, dss, request) -> None:
     _check(yprim_errors(dss, blocks, "Line", nodes), f"{name} lines")
 
 
-@pytest.mark.parametrize("case", sorted(IMPORTER_GAPS), indirect=True)
-def test_lines_match_opendss_once_importer_gaps_are_corrected(case, dss) -> None:
-    """The small circuits' lines, with the two importer gaps undone by hand.
-
-    Every line there is inline sequence data in ``units=km`` without C, so OpenDSS's
-    default capacitance is 3.4/1.6 nF per kft (÷ 0.3048 per km); single-phase ones use
-    Z1 and C1 only. With that, the primitives match OpenDSS like the feeders' do.
-    """
-    name, network, nodes = case
-    lines = []
-    for line in network.lines:
-        imp = line.impedance
-        assert imp is not None and imp.form == "sequence"
-        fix = {"c1_nf_per_km": 3.4 / 0.3048, "c0_nf_per_km": 1.6 / 0.3048}
-        if line.phases == 1:
-            fix |= {"r0_ohm_per_km": imp.r1_ohm_per_km, "x0_ohm_per_km": imp.x1_ohm_per_km}
-            fix["c0_nf_per_km"] = fix["c1_nf_per_km"]
-        lines.append(line.model_copy(update={"impedance": imp.model_copy(update=fix)}))
-    corrected = network.model_copy(update={"lines": lines})
-    blocks = line_blocks(corrected, nodes)
-    _check(yprim_errors(dss, blocks, "Line", nodes), f"{name} corrected lines")
-
-
 def test_switches_match_opendss(case, dss) -> None:
     name, network, nodes = case
     blocks = switch_blocks(network, nodes)

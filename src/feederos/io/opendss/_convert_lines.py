@@ -56,6 +56,17 @@ _SEQ = ("r1", "x1", "r0", "x0", "c1", "c0")
 _SEQ_DEFAULTS = {"r1": 0.058, "x1": 0.1206, "r0": 0.1784, "x0": 0.4047, "c1": 3.4, "c0": 1.6}
 
 
+_SEQ_PROPS = (*_SEQ, "b1", "b0")
+
+
+def _code_sequence(imp: LineImpedance, unit: str) -> dict[str, float]:
+    """A sequence-form code's values back in the unit it was given in."""
+    per_unit = LENGTH_UNITS_KM[unit]
+    values = {"r1": imp.r1_ohm_per_km, "x1": imp.x1_ohm_per_km, "r0": imp.r0_ohm_per_km,
+              "x0": imp.x0_ohm_per_km, "c1": imp.c1_nf_per_km, "c0": imp.c0_nf_per_km}
+    return {k: (_SEQ_DEFAULTS[k] if v is None else v * per_unit) for k, v in values.items()}
+
+
 class _ZData:
     """Impedance data of a line code or line as OpenDSS accumulates it.
 
@@ -367,6 +378,9 @@ def convert_line(
 ) -> ACLineSegment | Switch:
     """Convert an OpenDSS ``Line``, in property order; ``switch=y`` makes a Switch.
 
+    A line given sequence impedances but no capacitance gets OpenDSS's default C1/C0
+    (3.4/1.6 nF per kft) converted to its length unit (see ``_ZData.default_cap_scale``).
+
     ``geometry_phases`` gives the phases of each LineGeometry and LineSpacing by name
     (a line using one takes its number of phases, as in OpenDSS).
     """
@@ -414,6 +428,16 @@ def convert_line(
             inline = False
             geometry = spacing = None
             z.seq_changed = False
+        elif name in _SEQ_PROPS and code is not None and not inline:
+            # OpenDSS's line copied the code's sequence values (FetchLineCode); editing
+            # one of them makes the line inline data starting from the others
+            z = _ZData(phases)
+            code_z, code_unit = codes[code][0].impedance, codes[code][1]
+            if code_z.form == "sequence":
+                z.seq = _code_sequence(code_z, code_unit)
+            z.apply(obj, prop, omega)
+            inline, code, geometry, spacing = True, None, None, None
+            length_unit = "none"
         elif z.apply(obj, prop, omega):
             inline, code, geometry, spacing = True, None, None, None
             length_unit = "none"

@@ -75,9 +75,11 @@ def solve_fixed_point(
     e = compiled.energized
     accel = _Anderson(depth=anderson_depth)
     for it in range(1, max_iterations + 1):
-        g = _solve(compiled, i_src + compensation_currents(compiled, v))
+        rhs = i_src + compensation_currents(compiled, v)
+        g = _solve(compiled, rhs)
         change = float(np.max(np.abs(g - v) / scale, initial=0.0))
         if change < tolerance_pu:
+            g[e] = energized_factor(compiled).refine(g[e], rhs[e])
             return outcome(compiled, g, converged=True, iterations=it)
         v = v.copy()
         v[e] = accel.step(v[e], g[e])

@@ -29,6 +29,10 @@ __all__ = ["POLISH_PU", "solve_newton"]
 POLISH_PU = 1e-6
 """Newton step [pu] below which the fixed point takes over to reach the tolerance."""
 
+POLISH_A = 1e-4
+"""Kirchhoff mismatch [A] below which the fixed point takes over (a node held only by
+capacitive coupling can keep Newton's steps above ``POLISH_PU`` at roundoff level)."""
+
 ComplexArray = npt.NDArray[np.complex128]
 IntArray = npt.NDArray[np.int64]
 
@@ -97,7 +101,7 @@ def solve_newton(
         step = float(np.max(np.abs(dv) / scale, initial=0.0))
         if step < tolerance_pu:
             return outcome(compiled, v, converged=True, iterations=it)
-        if step < POLISH_PU:
+        if step < POLISH_PU or float(np.max(np.abs(f), initial=0.0)) < POLISH_A:
             # Near the solution the real 2n-system's conditioning (regulators are
             # near-ideal, delta systems float) puts a floor under Newton's steps;
             # the fixed point is contractive here and finishes in a few iterations.
