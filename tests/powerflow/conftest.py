@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from functools import cache
 from pathlib import Path
@@ -13,6 +14,8 @@ from feederos.io.opendss import DssImportWarning, read_opendss
 from feederos.model import Network
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "feeders"
+SMALL = Path(__file__).resolve().parents[1] / "data" / "io" / "opendss"
+"""Our small OpenDSS reference circuits, one folder per case with a ``master.dss``."""
 
 MASTERS: dict[str, str] = {
     "ieee13": "13Bus/IEEE13Nodeckt.dss",
@@ -30,14 +33,18 @@ MASTERS: dict[str, str] = {
 
 
 @cache
-def imported(name: str) -> Network:
-    """The feeder ``name`` of :data:`MASTERS`, imported once per test session."""
-    path = SHARED / MASTERS[name]
+def read_dss(path: Path) -> Network:
+    """``path`` imported once per test session, its import warnings silenced."""
     if not path.exists():
         pytest.skip(f"{path} not available")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DssImportWarning)
         return read_opendss(path)
+
+
+def imported(name: str) -> Network:
+    """The feeder ``name`` of :data:`MASTERS`, imported once per test session."""
+    return read_dss(SHARED / MASTERS[name])
 
 
 @pytest.fixture(scope="session")
@@ -47,9 +54,34 @@ def dss():
     return dss_mod.DSS
 
 
-def dss_compile(dss, name: str) -> None:
-    """Compile the master file of ``name`` in OpenDSS (no solve)."""
-    dss.Text.Command = f'compile "{SHARED / MASTERS[name]}"'
+def dss_compile(dss, name: str | Path) -> None:
+    """Compile a :data:`MASTERS` name or a .dss path in OpenDSS (no solve).
+
+    OpenDSS's compile changes the working directory; it is restored.
+    """
+    path = SHARED / MASTERS[name] if isinstance(name, str) else name
+    cwd = os.getcwd()
+    try:
+        dss.Text.Command = f'compile "{path}"'
+    finally:
+        os.chdir(cwd)
+
+
+def load_case(dss, case: str | Path) -> Network:
+    """Import ``case`` and solve it in OpenDSS with controls off.
+
+    ``case`` is a :data:`MASTERS` name, a case folder of :data:`SMALL`, or a .dss path.
+    The solve is there because OpenDSS reports node orders only after one.
+    """
+    if isinstance(case, str) and case in MASTERS:
+        network, path = imported(case), SHARED / MASTERS[case]
+    else:
+        path = SMALL / case / "master.dss" if isinstance(case, str) else case
+        network = read_dss(path)
+    dss_compile(dss, path)
+    dss.Text.Command = "set controlmode=off"
+    dss.ActiveCircuit.Solution.Solve()
+    return network
 
 
 def dss_yprim(dss, element: str) -> tuple[np.ndarray, list[str]]:

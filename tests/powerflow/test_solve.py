@@ -4,8 +4,6 @@ each other on every radial feeder."""
 
 from __future__ import annotations
 
-import os
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +11,8 @@ import pandas as pd
 import pytest
 from test_reference import ANGLE_TOL_DEG, POWER_RTOL, V_TOL_PU, voltage_errors
 
-from conftest import MASTERS, imported
+from conftest import MASTERS, dss_compile, imported, read_dss
 from feederos.errors import PowerFlowError
-from feederos.io.opendss import DssImportWarning, read_opendss
 from feederos.powerflow.compiled import compile_network
 from feederos.powerflow.solve import Method, solve, solve_voltages
 
@@ -33,11 +30,7 @@ def opendss_solution(dss, path: Path) -> tuple[pd.DataFrame, float, float]:
     Returns the voltages table (columns as the reference voltages.csv) and the source
     P [kW] and Q [kvar].
     """
-    cwd = os.getcwd()
-    try:
-        dss.Text.Command = f'compile "{path}"'
-    finally:
-        os.chdir(cwd)  # OpenDSS's compile changes the working directory
+    dss_compile(dss, path)
     for command in ("set tolerance=1e-9", "set maxiterations=200", "set maxcontroliter=2000"):
         dss.Text.Command = command
     dss.ActiveCircuit.Solution.Solve()
@@ -58,16 +51,10 @@ def opendss_solution(dss, path: Path) -> tuple[pd.DataFrame, float, float]:
     return table, -p_kw, -q_kvar
 
 
-def _read(path: Path):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DssImportWarning)
-        return read_opendss(path)
-
-
 @pytest.mark.parametrize("case", list(SCENARIOS))
 def test_scenario_matches_opendss(dss, case: str) -> None:
     ref, p_kw, q_kvar = opendss_solution(dss, SCENARIOS[case])
-    result = solve(_read(SCENARIOS[case]), max_control_iterations=2000)
+    result = solve(read_dss(SCENARIOS[case]), max_control_iterations=2000)
     assert result.converged
     err_pu, err_deg, where = voltage_errors(result.compiled, result.v, ref)
     print(f"\n{case}: max |ΔV| {err_pu:.2e} pu at {where}, max Δangle {err_deg:.2e}°, "
@@ -79,7 +66,7 @@ def test_scenario_matches_opendss(dss, case: str) -> None:
 
 
 def test_island_is_reported_dead() -> None:
-    result = solve(_read(SCENARIOS["island"]))
+    result = solve(read_dss(SCENARIOS["island"]))
     dead = result.voltages[~result.voltages.energized]
     assert set(dead.bus) == {"692", "675"}
     assert (dead.v_volts == 0).all()
@@ -87,7 +74,7 @@ def test_island_is_reported_dead() -> None:
 
 def test_fbs_refuses_a_meshed_feeder() -> None:
     with pytest.raises(PowerFlowError, match="loop"):
-        solve(_read(SCENARIOS["meshed"]), method="fbs")
+        solve(read_dss(SCENARIOS["meshed"]), method="fbs")
 
 
 RADIAL = [n for n in MASTERS if n != "european_lv"] + ["european_lv"]

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import warnings
-from functools import cache
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import imported
 from feederos.errors import PowerFlowError
-from feederos.io.opendss import DssImportWarning, read_opendss
-from feederos.model import Network
 from feederos.model.shunts import CapacitorControlMode as Mode
 from feederos.powerflow import node_index
 from feederos.powerflow.controls import (
@@ -32,18 +28,6 @@ from feederos.powerflow.controls.capacitors import (
     _example_table,
     last_step_in_service,
 )
-
-SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "feeders"
-
-
-@cache
-def imported(master: str) -> Network:
-    path = SHARED / master
-    if not path.exists():
-        pytest.skip(f"{path} not available")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DssImportWarning)
-        return read_opendss(path)
 
 
 def _table(**changes) -> CapacitorControlTable:
@@ -69,7 +53,7 @@ def _sample(table, states, q_kvar=0.0, v=7200.0, p_kw=0.0, i_ct=None, **kw):
 
 
 def test_ieee8500_kvar_controls_watch_single_phase_lines():
-    net = imported("8500-Node/Master.dss")
+    net = imported("ieee8500")
     nodes = node_index(net)
     t = capacitor_control_table(net, nodes)
     assert t.n == 9
@@ -86,7 +70,7 @@ def test_ieee8500_kvar_controls_watch_single_phase_lines():
 
 
 def test_unknown_monitored_element_is_an_error():
-    net = imported("8500-Node/Master.dss")
+    net = imported("ieee8500")
     cap = next(c for c in net.capacitors if c.control is not None)
     bad_cap = cap.model_copy(update={"control": cap.control.model_copy(
         update={"element": "line.nope"})})
@@ -97,7 +81,7 @@ def test_unknown_monitored_element_is_an_error():
 
 def test_a_current_control_on_one_ct_phase_reads_terminal_one():
     # OpenDSS reads cBuffer[CTphase] without the terminal offset.
-    net = imported("8500-Node/Master.dss")
+    net = imported("ieee8500")
     cap = next(c for c in net.capacitors if c.control is not None)
     ctrl = cap.control.model_copy(update={"terminal": 2, "mode": Mode.CURRENT})
     one = net.model_copy(update={"capacitors": [cap.model_copy(update={"control": ctrl})]})

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import warnings
-from functools import cache
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import imported
 from feederos.errors import PowerFlowError
-from feederos.io.opendss import DssImportWarning, read_opendss
-from feederos.model import Network
 from feederos.powerflow import GROUND, node_index
 from feederos.powerflow.controls import (
     RegulatorTable,
@@ -29,18 +25,6 @@ from feederos.powerflow.controls.regulators import (
     neutral_tap_change,
 )
 
-SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "feeders"
-
-
-@cache
-def imported(master: str) -> Network:
-    path = SHARED / master
-    if not path.exists():
-        pytest.skip(f"{path} not available")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DssImportWarning)
-        return read_opendss(path)
-
 
 def _sample(table: RegulatorTable, v_node, tap=1.0, i=None, **kw):
     v = np.atleast_1d(np.asarray(v_node, dtype=complex))
@@ -52,7 +36,7 @@ def _sample(table: RegulatorTable, v_node, tap=1.0, i=None, **kw):
 
 
 def test_ieee13_regulators_are_single_phase_wye_on_winding_2():
-    net = imported("13Bus/IEEE13Nodeckt.dss")
+    net = imported("ieee13")
     nodes = node_index(net)
     t = regulator_table(net, nodes)
     assert t.names == ("reg1", "reg2", "reg3")
@@ -67,7 +51,7 @@ def test_ieee13_regulators_are_single_phase_wye_on_winding_2():
 
 
 def test_ieee123_gang_regulator_has_a_line_to_neutral_base():
-    net = imported("123Bus/IEEE123Master.dss")
+    net = imported("ieee123")
     t = regulator_table(net, node_index(net))
     k = t.names.index("creg1a")
     assert t.n_phases[k] == 3
@@ -76,7 +60,7 @@ def test_ieee123_gang_regulator_has_a_line_to_neutral_base():
 
 
 def test_ieee37_delta_regulators_measure_line_to_line():
-    net = imported("37Bus/ieee37.dss")
+    net = imported("ieee37")
     nodes = node_index(net)
     t = regulator_table(net, nodes)
     assert t.is_delta.tolist() == [True, True]
@@ -86,7 +70,7 @@ def test_ieee37_delta_regulators_measure_line_to_line():
 
 
 def test_a_regulator_on_a_missing_transformer_is_an_error():
-    net = imported("13Bus/IEEE13Nodeckt.dss")
+    net = imported("ieee13")
     bad = net.model_copy(update={"regulators": [
         net.regulators[0].model_copy(update={"transformer": "nope"})]})
     with pytest.raises(PowerFlowError, match="nope"):

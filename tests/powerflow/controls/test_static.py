@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import json
 import re
-import warnings
 from collections import defaultdict
-from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from feederos.io.opendss import DssImportWarning, read_opendss
+from conftest import SHARED, imported, read_dss
 from feederos.model import Network
 from feederos.powerflow import node_index
 from feederos.powerflow.controls import (
@@ -39,7 +37,6 @@ from feederos.powerflow.controls.regulators import _example_table as example_reg
 from feederos.powerflow.controls.static import _empty_capacitor_table
 from feederos.powerflow.primitives.block import PrimitiveBlock
 
-SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "feeders"
 MASTERS = {  # the reference feeders that have regulators or capacitor controls
     "ieee13": "13Bus/IEEE13Nodeckt.dss",
     "ieee34mod1": "34Bus/ieee34Mod1.dss",
@@ -104,21 +101,6 @@ set loadmult=0.4
         (("vreg2_a", "vreg2_b", "vreg2_c"), 60),
         (("vreg3_a", "vreg3_b", "vreg3_c", "vreg4_a", "vreg4_b", "vreg4_c"), 45)) for r in rs)),
 }
-
-
-def _read(path: Path) -> Network:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DssImportWarning)
-        return read_opendss(path)
-
-
-@cache
-def imported(name: str) -> Network:
-    """The reference feeder ``name``, imported once per session."""
-    path = SHARED / MASTERS[name]
-    if not path.exists():
-        pytest.skip(f"{path} not available")
-    return _read(path)
 
 
 def _scenario_file(tmp_path: Path, name: str) -> Path:
@@ -267,7 +249,7 @@ def test_reference_feeders_end_on_opendss_taps_and_states(dss, name):
                                   for n in SCENARIOS])
 def test_modified_feeders_follow_opendss_action_by_action(dss, tmp_path, name):
     path = _scenario_file(tmp_path, name)
-    regs, caps, outcome, ckt, settled = _replay(dss, path, _read(path))
+    regs, caps, outcome, ckt, settled = _replay(dss, path, read_dss(path))
     assert outcome.actions, "the scenario should make the controls act"
     _check_against_opendss(regs, caps, outcome, ckt, settled)
 

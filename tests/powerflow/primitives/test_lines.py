@@ -9,14 +9,11 @@ largest entry.
 from __future__ import annotations
 
 import time
-import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import MASTERS, SHARED, dss_compile, dss_yprim, imported
-from feederos.io.opendss import DssImportWarning, read_opendss
+from conftest import MASTERS, SHARED, dss_compile, dss_yprim, imported, load_case
 from feederos.model import Network
 from feederos.powerflow.nodes import NodeIndex, node_index
 from feederos.powerflow.primitives.block import PrimitiveBlock
@@ -28,7 +25,6 @@ from feederos.powerflow.primitives.lines import (
 )
 
 RTOL = 1e-9
-SMALL = Path(__file__).resolve().parents[2] / "data" / "io" / "opendss"
 SMALL_CASES = ("der", "loads_caps", "loadshapes", "protection", "sources")
 CASES = [*MASTERS, *SMALL_CASES]
 
@@ -36,22 +32,6 @@ IMPORTER_GAPS: set[str] = set()
 """Cases whose *lines* differ from OpenDSS because of the importer, not the primitives
 (none left: the importer now converts OpenDSS's default C1/C0, per kft, to a line's
 units, and single-phase sequence-data lines use Z1 and C1 only)."""
-
-
-def load_case(dss, case: str) -> Network:
-    """Import ``case`` and compile it in OpenDSS, solved with controls off."""
-    if case in MASTERS:
-        network = imported(case)
-        dss_compile(dss, case)
-    else:
-        path = SMALL / case / "master.dss"
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DssImportWarning)
-            network = read_opendss(path)
-        dss.Text.Command = f'compile "{path}"'
-    dss.Text.Command = "set controlmode=off"
-    dss.ActiveCircuit.Solution.Solve()  # NodeOrder needs the solution's node numbering
-    return network
 
 
 def yprim_errors(

@@ -9,22 +9,19 @@ checked through the node names.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import MASTERS, SHARED, dss_compile, dss_yprim, imported
+from conftest import MASTERS, dss_yprim, imported, load_case
 from feederos.errors import PowerFlowError
-from feederos.io.opendss import DssImportWarning, read_opendss
 from feederos.model import Network
 from feederos.powerflow.nodes import NodeIndex, node_index
 from feederos.powerflow.primitives.block import PrimitiveBlock
 from feederos.powerflow.primitives.shunts import capacitor_blocks, reactor_blocks
 
 RTOL = 1e-9
-SMALL = Path(__file__).resolve().parents[2] / "data" / "io" / "opendss"
 CASES = [*MASTERS, "loads_caps", "protection", "extra"]
 
 EXTRA_SCRIPT = """\
@@ -52,31 +49,10 @@ IMPORTER_GAPS: set[tuple[str, str, str]] = set()
 left: one-phase delta banks on ``bus.1.2`` now keep both conductors)."""
 
 
-def load_case(dss, case: str, tmp_dir: Path) -> Network:
-    """Import ``case`` and solve it in OpenDSS with controls off."""
-    if case in MASTERS:
-        if not (SHARED / MASTERS[case]).exists():
-            pytest.skip("shared feeders not available")
-        network = imported(case)
-        dss_compile(dss, case)
-    else:
-        path = SMALL / case / "master.dss"
-        if case == "extra":
-            path = tmp_dir / "master.dss"
-            path.write_text(EXTRA_SCRIPT)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DssImportWarning)
-            network = read_opendss(path)
-        dss.Text.Command = f'compile "{path}"'
-    dss.Text.Command = "set controlmode=off"
-    dss.ActiveCircuit.Solution.Solve()  # NodeOrder needs the solution's node numbering
-    return network
-
-
 @pytest.fixture(scope="module", params=CASES)
 def case(request, dss, tmp_path_factory) -> tuple[str, Network, NodeIndex]:
     """One case, imported and solved in OpenDSS (once per module)."""
-    network = load_case(dss, request.param, tmp_path_factory.mktemp("shunts"))
+    network = load_case(dss, _case_path(request.param, tmp_path_factory.mktemp("shunts")))
     return request.param, network, node_index(network)
 
 
@@ -118,6 +94,15 @@ def _check(errors: dict[str, float], label: str) -> None:
     assert not bad, f"{label}: {len(bad)} elements off: {sorted(bad.items())[:5]}"
 
 
+def _case_path(case: str, tmp_dir: Path) -> str | Path:
+    """The extra script is written to ``tmp_dir``; other cases are found by name."""
+    if case != "extra":
+        return case
+    path = tmp_dir / "master.dss"
+    path.write_text(EXTRA_SCRIPT)
+    return path
+
+
 def _gap_names(case: str, dss_class: str) -> set[str]:
     return {e for c, k, e in IMPORTER_GAPS if (c, k) == (case, dss_class)}
 
@@ -140,7 +125,7 @@ def test_reactors_match_opendss(case, dss) -> None:
 
 def test_extra_shunts_match_opendss(dss, tmp_path) -> None:
     """The extra script's banks (series R/XL, 1- and 2-phase delta, series cap, Rp)."""
-    network = load_case(dss, "extra", tmp_path)
+    network = load_case(dss, _case_path("extra", tmp_path))
     nodes = node_index(network)
     for dss_class, build in (("Capacitor", capacitor_blocks), ("Reactor", reactor_blocks)):
         blocks = build(network, nodes)
@@ -149,7 +134,7 @@ def test_extra_shunts_match_opendss(dss, tmp_path) -> None:
 
 def test_step_states_override_matches_opendss(dss, tmp_path) -> None:
     """Switching steps of loads_caps's c3 (4 steps) in both engines."""
-    network = load_case(dss, "loads_caps", tmp_path)
+    network = load_case(dss, "loads_caps")
     nodes = node_index(network)
     for states in ([1, 1, 1, 0], [0, 0, 0, 0], [1, 1, 1, 1]):
         dss.Text.Command = f"Capacitor.c3.states=[{' '.join(map(str, states))}]"

@@ -8,40 +8,24 @@ form) equals the currents OpenDSS reports for the source.
 
 from __future__ import annotations
 
-import warnings
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from conftest import MASTERS, SHARED, dss_compile, dss_currents, dss_yprim, imported
-from feederos.io.opendss import DssImportWarning, read_opendss
+from conftest import (
+    MASTERS,
+    SMALL,
+    dss_currents,
+    dss_yprim,
+    load_case,
+    read_dss,
+)
 from feederos.model import Network
 from feederos.powerflow.nodes import node_index
 from feederos.powerflow.primitives.sources import source_blocks
 
 RTOL = 1e-9
 CURRENT_RTOL = 1e-8
-SMALL = Path(__file__).resolve().parents[2] / "data" / "io" / "opendss"
 CASES = [*MASTERS, "der", "loads_caps", "loadshapes", "protection", "sources"]
-
-
-def load_case(dss, case: str) -> Network:
-    """Import ``case`` and solve it in OpenDSS with controls off."""
-    if case in MASTERS:
-        if not (SHARED / MASTERS[case]).exists():
-            pytest.skip("shared feeders not available")
-        network = imported(case)
-        dss_compile(dss, case)
-    else:
-        path = SMALL / case / "master.dss"
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DssImportWarning)
-            network = read_opendss(path)
-        dss.Text.Command = f'compile "{path}"'
-    dss.Text.Command = "set controlmode=off"
-    dss.ActiveCircuit.Solution.Solve()
-    return network
 
 
 @pytest.fixture(scope="module", params=CASES)
@@ -111,6 +95,4 @@ def test_no_sources_gives_an_empty_block() -> None:
 
 
 def load_case_offline(case: str) -> Network:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DssImportWarning)
-        return read_opendss(SMALL / case / "master.dss")
+    return read_dss(SMALL / case / "master.dss")
