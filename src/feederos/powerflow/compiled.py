@@ -156,8 +156,14 @@ class CompiledNetwork:
         # Same elements in the same places: share the lookup, and let solvers start
         # from this network's factorisation (see methods.fixed_point).
         child.__dict__["_rows"] = self._rows
+        child.__dict__["nominal_blocks"] = self.nominal_blocks
         object.__setattr__(child, "parent", self)
         return child
+
+    @cached_property
+    def nominal_blocks(self) -> tuple[PrimitiveBlock, ...]:
+        """Each injection set's nominal admittance (as in ``y``), built once."""
+        return tuple(s.nominal_block() for s in self.injections)
 
     @cached_property
     def _rows(self) -> dict[tuple[str, str], tuple[int, int]]:
@@ -271,10 +277,9 @@ def compile_network(network: Network) -> CompiledNetwork:
         *load_injections(network, nodes),
         *der_injections(network, nodes),
     )
-    y = assemble_y(
-        nodes.n_nodes, [*pd, source_block, *(s.nominal_block() for s in injections)]
-    )
-    return CompiledNetwork(
+    nominal = tuple(s.nominal_block() for s in injections)
+    y = assemble_y(nodes.n_nodes, [*pd, source_block, *nominal])
+    compiled = CompiledNetwork(
         network=network,
         name=network.name,
         frequency_hz=network.base_frequency_hz,
@@ -292,3 +297,5 @@ def compile_network(network: Network) -> CompiledNetwork:
             for c in network.capacitors
         },
     )
+    compiled.__dict__["nominal_blocks"] = nominal
+    return compiled

@@ -26,13 +26,45 @@ from feederos.errors import TopologyError
 from feederos.model import Network, Terminal
 from feederos.topology import bus_nodes
 
-__all__ = ["GROUND", "NodeIndex", "node_index"]
+__all__ = ["GROUND", "NodeIndex", "node_index", "node_voltages", "scatter"]
 
 GROUND = -1
 """Index standing for node 0 (ground) in arrays of node indices."""
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
+ComplexArray = npt.NDArray[np.complex128]
+
+
+def node_voltages(v: ComplexArray, idx: IntArray) -> ComplexArray:
+    """Voltages of the nodes ``idx`` (any shape), ground (:data:`GROUND`) reading 0 [V].
+
+    Examples
+    --------
+    >>> node_voltages(np.array([5 + 0j, 7j]), np.array([[1, GROUND]])).tolist()
+    [[7j, 0j]]
+    """
+    out: ComplexArray = np.where(idx >= 0, v[np.maximum(idx, 0)], 0.0).astype(np.complex128)
+    return out
+
+
+def scatter(n: int, conductors: IntArray, values: ComplexArray) -> ComplexArray:
+    """Sum ``values`` (shaped like ``conductors``) into a length-``n`` node vector.
+
+    Ground conductors (``-1``) are dropped.
+
+    Examples
+    --------
+    >>> scatter(2, np.array([[0, -1], [0, 1]]), np.array([[1j, 5], [2, 3]])).tolist()
+    [(2+1j), (3+0j)]
+    """
+    idx = conductors.ravel()
+    keep = idx >= 0
+    vals = values.ravel()[keep]
+    out = np.bincount(idx[keep], weights=vals.real, minlength=n).astype(np.complex128)
+    out.imag = np.bincount(idx[keep], weights=vals.imag, minlength=n)
+    return out
+
 
 
 @dataclass(frozen=True, eq=False)

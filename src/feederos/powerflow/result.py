@@ -52,6 +52,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from feederos.powerflow.nodes import node_voltages, scatter
 from feederos.powerflow.primitives.block import PrimitiveBlock
 from feederos.powerflow.violations import (
     VIOLATION_COLUMNS,
@@ -96,11 +97,6 @@ def element_kind(collection: str) -> str:
     return _SINGULAR.get(collection, collection.removesuffix("s"))
 
 
-def _conductor_voltages(conductors: IntArray, v: ComplexArray) -> ComplexArray:
-    out = np.where(conductors >= 0, v[np.maximum(conductors, 0)], 0.0)
-    return out.astype(np.complex128)
-
-
 @dataclass(frozen=True, eq=False)
 class _PdArrays:
     """Currents and powers of one PD block at the solution."""
@@ -138,7 +134,7 @@ def _shunt(block: PrimitiveBlock, node_bus: IntArray) -> npt.NDArray[np.bool_]:
 
 def _pd_arrays(block: PrimitiveBlock, rating_a: FloatArray, v: ComplexArray,
                node_bus: IntArray) -> _PdArrays:
-    v_cond = _conductor_voltages(block.conductors, v)
+    v_cond = node_voltages(v, block.conductors)
     i_a = np.einsum("mij,mj->mi", block.y_s, v_cond)
     return _PdArrays(block=block, rating_a=rating_a, i_a=i_a, s_va=v_cond * np.conj(i_a),
                      shunt=_shunt(block, node_bus))
@@ -365,7 +361,7 @@ class PowerFlowResult:
         """
         parts = []
         for inj in self.compiled.injections:
-            v_cond = _conductor_voltages(inj.conductors, self.v)
+            v_cond = node_voltages(self.v, inj.conductors)
             s_kva = (v_cond * np.conj(inj.currents(v_cond))).sum(axis=1) / 1e3
             prefix = element_kind(inj.kind) + "."
             parts.append(pd.DataFrame({
@@ -427,15 +423,6 @@ def _concat(parts: Sequence[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[columns]
 
 
-def _scatter_add(out: ComplexArray, conductors: IntArray, values: ComplexArray) -> None:
-    """``out[node] += value`` over all non-ground conductors (repeated nodes add up)."""
-    keep = conductors >= 0
-    idx, val = conductors[keep], values[keep]
-    n = out.shape[0]
-    out += np.bincount(idx, weights=val.real, minlength=n)
-    out += 1j * np.bincount(idx, weights=val.imag, minlength=n)
-
-
 def _source_power_va(compiled: CompiledNetwork, v: ComplexArray,
                      pd_parts: Sequence[_PdArrays]) -> complex:
     """Power all sources deliver, from the network side of their nodes [VA].
@@ -445,11 +432,12 @@ def _source_power_va(compiled: CompiledNetwork, v: ComplexArray,
     ``Y·(V − E)``: a stiff source has a large ``Y`` (IEEE 8500: ~1000 S), so a voltage
     error of 1e-9 pu would already move its current by ~0.1 A.
     """
-    i_drawn = np.zeros(compiled.nodes.n_nodes, dtype=np.complex128)
+    n = compiled.nodes.n_nodes
+    i_drawn = np.zeros(n, dtype=np.complex128)
     for p in pd_parts:
-        _scatter_add(i_drawn, p.block.conductors, p.i_a)
+        i_drawn += scatter(n, p.block.conductors, p.i_a)
     for inj in compiled.injections:
-        _scatter_add(i_drawn, inj.conductors, inj.currents(_conductor_voltages(inj.conductors, v)))
+        i_drawn += scatter(n, inj.conductors, inj.currents(node_voltages(v, inj.conductors)))
     src_nodes = np.unique(compiled.source_block.conductors)
     src_nodes = src_nodes[src_nodes >= 0]
     return complex((v[src_nodes] * np.conj(i_drawn[src_nodes])).sum())

@@ -172,11 +172,7 @@ def _terminal_currents(
         block, m = compiled.block(key.kind, key.name)
     except KeyError as exc:
         raise PowerFlowError(str(exc)) from None
-    c = block.conductors_per_terminal
-    idx = block.conductors[m]
-    v_m = np.where(idx >= 0, v[np.maximum(idx, 0)], 0.0)
-    i: ComplexArray = (block.y_s[m] @ v_m)[(key.terminal - 1) * c : key.terminal * c]
-    return i
+    return block.terminal_currents(v, m, key.terminal)
 
 
 def _result(

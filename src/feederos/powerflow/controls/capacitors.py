@@ -42,7 +42,7 @@ from feederos.powerflow.controls._types import (
     IntArray,
     TerminalKey,
 )
-from feederos.powerflow.nodes import GROUND, NodeIndex
+from feederos.powerflow.nodes import GROUND, NodeIndex, node_voltages
 
 __all__ = [
     "CLOSE",
@@ -288,11 +288,6 @@ def capacitor_control_table(network: Network, nodes: NodeIndex) -> CapacitorCont
     )
 
 
-def _take(v: ComplexArray, idx: IntArray) -> ComplexArray:
-    out = np.where(idx >= 0, v[np.maximum(idx, 0)], 0.0)
-    return out.astype(np.complex128)
-
-
 def _phase_reduce(mag: FloatArray, n_span: IntArray, code: IntArray, fixed: FloatArray
                   ) -> FloatArray:
     """Avg/max/min of ``mag[:, :n_span]`` by ``code``, else the ``fixed`` reading."""
@@ -372,7 +367,7 @@ def capacitor_sample(
     if n == 0:
         return CapacitorSample(np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.bool_),
                                np.zeros(0, np.bool_))
-    v_cond = _take(v, table.conductors)
+    v_cond = node_voltages(v, table.conductors)
     width = v_cond.shape[1]
     i_term = np.zeros(v_cond.shape, dtype=np.complex128)
     i_term[:, : min(width, i_terminal.shape[1])] = i_terminal[:, :width]

@@ -51,7 +51,7 @@ from feederos.powerflow.controls._types import (
     IntArray,
     TerminalKey,
 )
-from feederos.powerflow.nodes import GROUND, NodeIndex
+from feederos.powerflow.nodes import GROUND, NodeIndex, node_voltages
 
 __all__ = [
     "PT_MAX",
@@ -341,12 +341,6 @@ def regulator_table(network: Network, nodes: NodeIndex) -> RegulatorTable:
     )
 
 
-def _take(v: ComplexArray, idx: IntArray) -> ComplexArray:
-    """Node voltages at ``idx`` with ground (``-1``) read as 0."""
-    out = np.where(idx >= 0, v[np.maximum(idx, 0)], 0.0)
-    return out.astype(np.complex128)
-
-
 def _winding_voltages(table: RegulatorTable, v_cond: ComplexArray) -> ComplexArray:
     """Voltage across each phase of the sensed winding, ``(n, 3)`` [V].
 
@@ -421,13 +415,13 @@ def regulator_sample(
         return RegulatorSample(empty, np.zeros(0, np.int64), np.zeros(0, np.bool_), empty,
                                np.zeros(0, np.bool_), empty, empty)
     rows = np.arange(n)
-    v_cond = _take(v, table.conductors)
+    v_cond = node_voltages(v, table.conductors)
     i_pad = np.zeros(v_cond.shape, dtype=np.complex128)
     i_pad[:, : i_winding.shape[1]] = i_winding[:, : v_cond.shape[1]]
     winding_v = _winding_voltages(table, v_cond)
 
     # A remote bus is sensed as one phase: node 1, or node 1 minus node 2 for delta.
-    v_bus = _take(v, table.bus_nodes)
+    v_bus = node_voltages(v, table.bus_nodes)
     nxt = 1 + table.delta_direction
     bus_delta = np.where(nxt == 2, v_bus[:, 1], 0.0)
     bus_v = np.where(table.is_delta, v_bus[:, 0] - bus_delta, v_bus[:, 0])

@@ -227,11 +227,7 @@ def terminal_currents_from_blocks(
             b, m = where[(key.kind, key.name)]
         except KeyError:
             raise PowerFlowError(f"no primitive block holds {key.kind} {key.name!r}") from None
-        c = b.conductors_per_terminal
-        idx = b.conductors[m]
-        v_m = np.where(idx >= 0, v[np.maximum(idx, 0)], 0.0)
-        i: ComplexArray = (b.y_s[m] @ v_m)[(key.terminal - 1) * c : key.terminal * c]
-        return i
+        return b.terminal_currents(v, m, key.terminal)
 
     return currents
 

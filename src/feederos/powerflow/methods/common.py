@@ -13,12 +13,12 @@ import numpy as np
 import numpy.typing as npt
 
 from feederos.powerflow.compiled import CompiledNetwork
+from feederos.powerflow.nodes import scatter
 
 __all__ = [
     "MethodOutcome",
     "compensation_currents",
     "mismatch_a",
-    "scatter",
     "source_currents",
     "voltage_scale_v",
 ]
@@ -53,25 +53,6 @@ class MethodOutcome:
     worst_node: int
 
 
-def scatter(n: int, conductors: IntArray, values: ComplexArray) -> ComplexArray:
-    """Sum ``values`` (shaped like ``conductors``) into a length-``n`` node vector.
-
-    Ground conductors (``-1``) are dropped.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> scatter(2, np.array([[0, -1], [0, 1]]), np.array([[1j, 5], [2, 3]])).tolist()
-    [(2+1j), (3+0j)]
-    """
-    idx = conductors.ravel()
-    keep = idx >= 0
-    vals = values.ravel()[keep]
-    out = np.bincount(idx[keep], weights=vals.real, minlength=n).astype(np.complex128)
-    out.imag = np.bincount(idx[keep], weights=vals.imag, minlength=n)
-    return out
-
-
 def source_currents(compiled: CompiledNetwork) -> ComplexArray:
     """Norton currents of the sources into the network [A]."""
     b = compiled.source_block
@@ -88,8 +69,7 @@ def compensation_currents(compiled: CompiledNetwork, v: ComplexArray) -> Complex
     """
     n = compiled.nodes.n_nodes
     out = np.zeros(n, dtype=np.complex128)
-    for s in compiled.injections:
-        nominal = s.nominal_block()
+    for s, nominal in zip(compiled.injections, compiled.nominal_blocks, strict=True):
         v_cond = nominal.voltages(v)
         i_lin = np.einsum("mij,mj->mi", nominal.y_s, v_cond)
         out += scatter(n, s.conductors, i_lin - s.currents(v_cond))

@@ -18,11 +18,11 @@ from feederos.powerflow.compiled import CompiledNetwork, assemble_y
 from feederos.powerflow.methods.common import (
     MethodOutcome,
     outcome,
-    scatter,
     source_currents,
     voltage_scale_v,
 )
 from feederos.powerflow.methods.fixed_point import no_load_voltages, solve_fixed_point
+from feederos.powerflow.nodes import node_voltages, scatter
 
 __all__ = ["POLISH_PU", "solve_newton"]
 
@@ -51,7 +51,7 @@ def _element_jacobian(
     cols: list[IntArray] = []
     vals: list[npt.NDArray[np.float64]] = []
     for s in compiled.injections:
-        v_cond = s.nominal_block().voltages(v)
+        v_cond = node_voltages(v, s.conductors)
         jac = s.jacobian(v_cond)  # (m, 2k, 2k)
         k = s.conductors.shape[1]
         pos = np.where(s.conductors >= 0, e_pos[np.maximum(s.conductors, 0)], -1)
@@ -91,7 +91,7 @@ def solve_newton(
     for it in range(1, max_iterations + 1):
         i_el = np.zeros(n, dtype=np.complex128)
         for s in compiled.injections:
-            i_el += scatter(n, s.conductors, s.currents(s.nominal_block().voltages(v)))
+            i_el += scatter(n, s.conductors, s.currents(node_voltages(v, s.conductors)))
         f = y_lin @ v[e] - i_src + i_el[e]
         jac = j_lin + _element_jacobian(compiled, v, e_pos, n_e)
         dx = splu(jac, permc_spec="MMD_AT_PLUS_A").solve(np.concatenate([f.real, f.imag]))

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from feederos.powerflow.nodes import node_voltages
+
 __all__ = ["PrimitiveBlock"]
 
 IntArray = npt.NDArray[np.int64]
@@ -74,10 +76,15 @@ class PrimitiveBlock:
 
     def voltages(self, v: ComplexArray) -> ComplexArray:
         """Conductor voltages ``(m, k)`` from node voltages ``v`` (ground is 0) [V]."""
-        out = np.where(self.conductors >= 0, v[np.maximum(self.conductors, 0)], 0.0)
-        return out.astype(np.complex128)
+        return node_voltages(v, self.conductors)
 
     def currents(self, v: ComplexArray) -> ComplexArray:
         """Currents into each element at each conductor, shape ``(m, k)`` [A]."""
         out: ComplexArray = np.einsum("mij,mj->mi", self.y_s, self.voltages(v))
         return out
+
+    def terminal_currents(self, v: ComplexArray, m: int, terminal: int) -> ComplexArray:
+        """Currents into element ``m`` at the conductors of ``terminal`` (1-based) [A]."""
+        c = self.conductors_per_terminal
+        i: ComplexArray = self.y_s[m] @ node_voltages(v, self.conductors[m])
+        return i[(terminal - 1) * c : terminal * c]
