@@ -31,7 +31,11 @@ from feederos.powerflow.primitives.block import PrimitiveBlock
 from feederos.powerflow.primitives.lines import line_blocks, switch_blocks
 from feederos.powerflow.primitives.shunts import capacitor_blocks, reactor_blocks
 from feederos.powerflow.primitives.sources import source_blocks
-from feederos.powerflow.primitives.transformers import transformer_blocks, transformer_taps
+from feederos.powerflow.primitives.transformers import (
+    TapScaling,
+    transformer_blocks,
+    transformer_taps,
+)
 from feederos.powerflow.ratings import pd_ratings_a
 
 __all__ = ["CompiledNetwork", "assemble_y", "compile_network", "energized_nodes"]
@@ -80,6 +84,10 @@ class CompiledNetwork:
         Step states of every capacitor, as used in ``y``.
     parent
         The network this one was derived from by :meth:`with_state`, if any.
+    y_change
+        ``y`` minus the ``y`` of :attr:`root`: non-zero only at the nodes of the
+        transformers and capacitors whose state differs from the root's, so solvers can
+        update the root's factorisation instead of factorising ``y`` again.
     """
 
     network: Network
@@ -96,6 +104,12 @@ class CompiledNetwork:
     tap_pu: dict[str, tuple[float, ...]]
     capacitor_states: dict[str, tuple[int, ...]]
     parent: CompiledNetwork | None = None
+    y_change: sp.csc_matrix | None = None
+
+    @property
+    def root(self) -> CompiledNetwork:
+        """The network :meth:`with_state` derived this one from, at the end of the chain."""
+        return self if self.parent is None else self.parent.root
 
     def with_state(
         self,
@@ -126,39 +140,86 @@ class CompiledNetwork:
             return self
         network = self.network
         blocks = list(self.pd_blocks)
-        old: list[PrimitiveBlock] = []
         new_blocks: list[PrimitiveBlock] = []
+        changed_at: list[int] = []
         caps = [i for i, b in enumerate(self.pd_blocks) if b.kind == "capacitors"]
         if any(not changed.isdisjoint(self.pd_blocks[i].names) for i in caps):
             # Capacitor blocks are few and small: rebuild them all, in the same order.
             rebuilt = capacitor_blocks(network, self.nodes, states=states)
             for i, b in zip(caps, rebuilt, strict=True):
-                old.append(self.pd_blocks[i])
                 new_blocks.append(b)
+                changed_at.append(i)
                 blocks[i] = b
         for i, block in enumerate(self.pd_blocks):
             if block.kind != "transformers" or changed.isdisjoint(block.names):
                 continue
-            (b,) = transformer_blocks(network, self.nodes, tap_pu=taps, only=block.names)
-            old.append(block)
+            scaling = self._tap_scalings.get(i)
+            if scaling is None:
+                scaling = TapScaling.of(network, self.nodes, self.root.pd_blocks[i])
+                self._tap_scalings[i] = scaling
+            b = replace(block, y_s=scaling.y_s(taps))
             new_blocks.append(b)
+            changed_at.append(i)
             blocks[i] = b
-        if len(old) != len(new_blocks):  # pragma: no cover - a layout change is a bug
-            raise AssertionError("a rebuilt block changed layout")
-        delta = assemble_y(self.nodes.n_nodes, new_blocks) - assemble_y(self.nodes.n_nodes, old)
+        # Same elements on the same conductors: y keeps its pattern, only values move.
+        data = self.y.data.copy()
+        for i, b in zip(changed_at, new_blocks, strict=True):
+            if not np.array_equal(b.conductors, self.pd_blocks[i].conductors):
+                raise AssertionError("a rebuilt block changed layout")  # pragma: no cover
+            pos = self._y_positions[i]
+            keep = pos >= 0
+            np.add.at(data, pos[keep], (b.y_s - self.pd_blocks[i].y_s)[keep])
+        y = sp.csc_matrix((data, self.y.indices, self.y.indptr), shape=self.y.shape)
+        root = self.root
+        moved = np.flatnonzero(data != root.y.data)
+        change = sp.csc_matrix(
+            ((data - root.y.data)[moved], (self.y.indices[moved], self._y_columns[moved])),
+            shape=self.y.shape,
+        )
         child = replace(
             self,
             pd_blocks=tuple(blocks),
-            y=sp.csc_matrix(self.y + delta),
+            y=y,
             tap_pu=taps,
             capacitor_states=states,
+            y_change=change,
         )
-        # Same elements in the same places: share the lookup, and let solvers start
-        # from this network's factorisation (see methods.fixed_point).
-        child.__dict__["_rows"] = self._rows
-        child.__dict__["nominal_blocks"] = self.nominal_blocks
+        # Same elements in the same places: share the lookups, and let solvers update
+        # the root's factorisation (see methods.fixed_point).
+        for shared in ("_rows", "nominal_blocks", "_y_positions", "_y_columns", "_tap_scalings"):
+            child.__dict__[shared] = getattr(self, shared)
         object.__setattr__(child, "parent", self)
         return child
+
+    @cached_property
+    def _y_positions(self) -> dict[int, IntArray]:
+        """Per transformer or capacitor block, where each ``y_s`` entry sits in ``y.data``.
+
+        ``(m, k, k)`` indices, ``-1`` where a conductor is ground; ``y`` has sorted
+        indices and keeps explicit zeros, so every entry of every block is there.
+        """
+        n = self.y.shape[0]
+        key = self._y_columns * n + self.y.indices  # ascending: CSC, sorted indices
+        out: dict[int, IntArray] = {}
+        for i, b in enumerate(self.pd_blocks):
+            if b.kind not in ("transformers", "capacitors") or b.n_elements == 0:
+                continue
+            k = b.conductors.shape[1]
+            r = np.repeat(b.conductors, k, axis=1).reshape(-1, k, k)
+            c = np.tile(b.conductors, (1, k)).reshape(-1, k, k)
+            pos = np.searchsorted(key, c * n + r)
+            out[i] = np.where((r >= 0) & (c >= 0), pos, -1)
+        return out
+
+    @cached_property
+    def _tap_scalings(self) -> dict[int, TapScaling]:
+        """Per transformer block moved so far, its admittance as a function of the taps."""
+        return {}
+
+    @cached_property
+    def _y_columns(self) -> IntArray:
+        """Column of each entry of ``y.data``."""
+        return np.repeat(np.arange(self.y.shape[1]), np.diff(self.y.indptr)).astype(np.int64)
 
     @cached_property
     def nominal_blocks(self) -> tuple[PrimitiveBlock, ...]:
@@ -220,7 +281,7 @@ def assemble_y(n_nodes: int, blocks: Iterable[PrimitiveBlock]) -> sp.csc_matrix:
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
         shape=(n_nodes, n_nodes),
     ).tocsc()
-    y.sum_duplicates()
+    y.sum_duplicates()  # sorts the indices too; explicit zeros stay, keeping the pattern
     return y
 
 

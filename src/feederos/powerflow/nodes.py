@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 
 from feederos.errors import TopologyError
 from feederos.model import Network, Terminal
@@ -44,7 +45,20 @@ def node_voltages(v: ComplexArray, idx: IntArray) -> ComplexArray:
     >>> node_voltages(np.array([5 + 0j, 7j]), np.array([[1, GROUND]])).tolist()
     [[7j, 0j]]
     """
-    out: ComplexArray = np.where(idx >= 0, v[np.maximum(idx, 0)], 0.0).astype(np.complex128)
+    flat = np.ascontiguousarray(idx, dtype=np.int64).reshape(-1)
+    out: ComplexArray = _gather(np.ascontiguousarray(v, dtype=np.complex128), flat)
+    return out.reshape(np.shape(idx))
+
+
+@njit(cache=True, nogil=True)
+def _gather(v: ComplexArray, idx: IntArray) -> ComplexArray:  # pragma: no cover - compiled
+    out = np.zeros(idx.size, dtype=np.complex128)
+    for i in range(idx.size):
+        j = idx[i]
+        if j >= v.size:
+            raise IndexError("node index out of range")
+        if j >= 0:
+            out[i] = v[j]
     return out
 
 

@@ -7,6 +7,7 @@ the nearest-delay actions, re-solve, until none are pending), and report the res
 
 from __future__ import annotations
 
+import weakref
 from enum import StrEnum
 from functools import partial
 
@@ -17,6 +18,7 @@ from feederos.errors import PowerFlowError
 from feederos.model import Network
 from feederos.powerflow.compiled import CompiledNetwork, compile_network
 from feederos.powerflow.controls import (
+    CapacitorControlTable,
     ControlState,
     RegulatorTable,
     SolveOutput,
@@ -130,8 +132,7 @@ def solve(
     v0 = initial.v if isinstance(initial, PowerFlowResult) else initial
     kw = {"method": method, "tolerance_pu": tolerance_pu, "max_iterations": max_iterations}
     net = compiled.network
-    regs = regulator_table(net, compiled.nodes)
-    caps = capacitor_control_table(net, compiled.nodes)
+    regs, caps = _control_tables(compiled)
     if not controls or (regs.n == 0 and caps.n == 0):
         out, used = solve_voltages(compiled, initial=v0, **kw)  # type: ignore[arg-type]
         return _result(compiled, out, used, control_iterations=0, actions=(), regs=regs)
@@ -162,6 +163,25 @@ def solve(
     return _result(final, last, Method(str(solved["method"])), regs=regs,
                    control_iterations=outcome.control_iterations, actions=actions,
                    controls_settled=outcome.converged)
+
+
+_TABLES: weakref.WeakKeyDictionary[CompiledNetwork, tuple[RegulatorTable, CapacitorControlTable]]
+_TABLES = weakref.WeakKeyDictionary()
+
+
+def _control_tables(compiled: CompiledNetwork) -> tuple[RegulatorTable, CapacitorControlTable]:
+    """The regulator and capacitor-control tables, built once per root network.
+
+    Networks derived by :meth:`~CompiledNetwork.with_state` share their root's model and
+    node numbering, hence its tables.
+    """
+    root = compiled.root
+    tables = _TABLES.get(root)
+    if tables is None:
+        tables = (regulator_table(root.network, root.nodes),
+                  capacitor_control_table(root.network, root.nodes))
+        _TABLES[root] = tables
+    return tables
 
 
 def _terminal_currents(

@@ -8,6 +8,7 @@ every load, per conductor, relative to the element's largest current.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from pathlib import Path
 
@@ -329,5 +330,5 @@ def test_phase_incidence_puts_currents_where_opendss_does() -> None:
 def test_shapes_are_checked() -> None:
     s = _random_loads(np.random.default_rng(2), Connection.WYE, 1)
     with pytest.raises(ValueError, match="inconsistent"):
-        LoadSet(**{**s.__dict__, "mult": s.mult[:-1]})
+        dataclasses.replace(s, mult=s.mult[:-1])
 

@@ -28,6 +28,7 @@ from feederos.powerflow import node_index
 from feederos.powerflow.nodes import NodeIndex
 from feederos.powerflow.primitives import PrimitiveBlock
 from feederos.powerflow.primitives.transformers import (
+    TapScaling,
     transformer_blocks,
     transformer_taps,
 )
@@ -319,3 +320,18 @@ def test_build_time_scales() -> None:
     elapsed = time.process_time() - start
     assert sum(b.n_elements for b in blocks) == len(net.transformers)
     assert elapsed < 1.0
+
+
+@pytest.mark.parametrize("name", list(MASTERS))
+def test_tap_scaling_is_the_rebuilt_block(name: str) -> None:
+    """``TapScaling`` (what a control loop uses) equals a rebuild at any taps."""
+    net = imported(name)
+    nodes = node_index(net)
+    rng = np.random.default_rng(7)
+    for block in transformer_blocks(net, nodes):
+        scaling = TapScaling.of(net, nodes, block)
+        taps = {n: tuple(rng.uniform(0.9, 1.1, block.n_terminals)) for n in block.names}
+        taps[block.names[0]] = (0.0,) * block.n_terminals  # OpenDSS's zero-tap fix too
+        (rebuilt,) = transformer_blocks(net, nodes, tap_pu=taps, only=block.names)
+        err = np.abs(scaling.y_s(taps) - rebuilt.y_s).max(axis=(1, 2))
+        assert np.all(err <= 1e-12 * np.abs(rebuilt.y_s).max(axis=(1, 2))), block.names

@@ -47,10 +47,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 
 from feederos.model import Connection, EnergyConsumer, Network
 from feederos.model.loads import LoadModel, LoadStatus
@@ -67,11 +68,14 @@ ComplexArray = npt.NDArray[np.complex128]
 V_LOW_PU = 0.5
 """OpenDSS's default ``Vlowpu``: below it every load model is its nominal impedance [pu]."""
 
-_Array = npt.NDArray[Any]  # float or complex, as NumPy's promotion decides
-_Pair = tuple[_Array, _Array]  # an admittance y(|V|) [S] and its derivative dy/d|V| [S/V]
-
 _OPEN_NEUTRAL_FACTOR = 1.000001
 """OpenDSS scales a wye load's neutral diagonal by this when ``Rneut`` is open (default)."""
+
+# The model codes as plain ints, which the kernels compile as constants.
+_PQ, _Z, _PQ2 = int(LoadModel.CONSTANT_PQ), int(LoadModel.CONSTANT_Z), int(
+    LoadModel.CONSTANT_P_QUADRATIC_Q)
+_CVR, _I = int(LoadModel.EXPONENTIAL), int(LoadModel.CONSTANT_I)
+_FIXED_Q, _FIXED_ZQ = int(LoadModel.CONSTANT_P_FIXED_Q), int(LoadModel.CONSTANT_P_FIXED_Z_Q)
 
 _CUTOFF_STEEPNESS = 500.0
 """Slope of OpenDSS's ZIP low-voltage cut-off (``vx = 500 (|V|/V_base - cutoff)``) [1/pu]."""
@@ -164,7 +168,7 @@ class LoadSet:
                 or self.zip.shape != (m, 7)):
             raise ValueError(f"loads: inconsistent array shapes for {m} loads of {k} conductors")
 
-    @property
+    @cached_property
     def incidence(self) -> FloatArray:
         """Conductor-to-phase voltage map ``(p, k)`` (:func:`load_phase_incidence`)."""
         return load_phase_incidence(self.n_phases, self.connection)
@@ -200,18 +204,24 @@ class LoadSet:
         ``DoCVRModel``, ``DoConstantILoad``, ``DoFixedQ``, ``DoFixedQZ``,
         ``DoZIPVModel``).
         """
-        y = np.empty(v_mag_v.shape, dtype=np.complex128)
-        dy = np.empty(v_mag_v.shape, dtype=np.complex128)
-        for code in np.unique(self.model):
-            rows = np.flatnonzero(self.model == code)
-            y[rows], dy[rows] = _model_admittance(LoadModel(int(code)), self, rows, v_mag_v[rows])
+        y, dy = _admittances(self._params, self.zip, np.ascontiguousarray(v_mag_v,
+                                                                         dtype=np.float64))
         return y, dy
 
     def currents(self, v_cond: ComplexArray) -> ComplexArray:
         """Currents into each load at each conductor ``(m, k)`` [A]."""
-        v_ph = self.phase_voltages(v_cond)
-        y, _ = self.phase_admittances(np.abs(v_ph))
-        return np.asarray((y * v_ph) @ self.incidence, dtype=np.complex128)
+        out: ComplexArray = _currents(self._params, self.zip, self.incidence,
+                                      np.ascontiguousarray(v_cond, dtype=np.complex128))
+        return out
+
+    @cached_property
+    def _params(self) -> FloatArray:
+        """Per-load constants of the kernels, one row per load (see ``_admittance``)."""
+        return np.ascontiguousarray(np.column_stack([
+            self.model.astype(np.float64), self.v_base_v, self.p_w * self.mult,
+            self.q_var * self.mult, self.q_var, self.v_low_pu, self.v_min_pu, self.v_max_pu,
+            self.cvr_watts, self.cvr_vars,
+        ]))
 
     def jacobian(self, v_cond: ComplexArray) -> FloatArray:
         """``∂(Re I, Im I)/∂(Re V, Im V)`` per load ``(m, 2k, 2k)`` [S], analytic.
@@ -238,102 +248,151 @@ class LoadSet:
         return jac
 
 
-def _model_admittance(
-    model: LoadModel, s: LoadSet, rows: IntArray, v_mag: FloatArray
-) -> tuple[ComplexArray, ComplexArray]:
-    """``y`` and ``dy/d|V|`` ``(r, p)`` of the loads ``rows``, all of model ``model``."""
-
-    def col(a: _Array) -> _Array:  # per-load constants against (r, p) arrays
-        return a[rows][:, None]
-
-    vb, mult = col(s.v_base_v), col(s.mult)
-    w, q = col(s.p_w) * mult, col(s.q_var) * mult  # OpenDSS's WNominal, varNominal
-    yeq = (w - 1j * q) / vb**2
-    zero = np.zeros_like(v_mag, dtype=np.complex128)
-    if model is LoadModel.CONSTANT_Z:
-        return yeq + zero, zero
-    v_min, v_max, v_low = col(s.v_min_pu), col(s.v_max_pu), col(s.v_low_pu)
-    # OpenDSS's guards for limits of zero: no Yeq95, and Yeq105 falls back to Yeq.
-    yeq95 = np.where(v_min != 0.0, yeq / np.where(v_min != 0.0, v_min, 1.0) ** 2, 0.0)
-    yeq105 = yeq / np.where(v_max != 0.0, v_max, 1.0) ** 2
-    yeq105_i = yeq / np.where(v_max != 0.0, v_max, 1.0)
-    v_lo, v_95, v_105 = v_low * vb, v_min * vb, v_max * vb
-    i_low = yeq * v_lo
-    span = np.where(v_95 != v_lo, v_95 - v_lo, 1.0)  # an empty band when equal
-    m95 = (yeq95 * v_95 - i_low) / span  # current rises linearly to the model's value at vmin
-    m95_i = (yeq * vb - i_low) / span
-    safe = np.where(v_mag > 0.0, v_mag, 1.0)  # 1/|V| only where the band excludes |V| = 0
-
-    def const(y0: _Array) -> _Pair:
-        return y0 + zero, zero
-
-    def power(s0: _Array, n: _Array | float) -> _Pair:
-        # S = s0 (|V|/V_base)^n drawn as conj(S/V): y = conj(s0) |V|^(n-2) / V_base^n
-        y0 = np.conj(s0) * safe ** (n - 2.0) / vb**n
-        return y0, (n - 2.0) * y0 / safe
-
-    def line(i_lo: _Array, slope: _Array) -> _Pair:
-        # current i_lo + slope (|V| - V_low) in phase with V: y = a/|V| + slope
-        a = i_lo - slope * v_lo
-        return a / safe + slope, -a / safe**2
-
-    def add(*parts: _Pair) -> _Pair:
-        return sum((p[0] for p in parts), zero), sum((p[1] for p in parts), zero)
-
-    def split(part: _Pair, k_re: _Array, k_im: _Array) -> _Pair:
-        # ZIP weights the real and imaginary parts of an admittance separately
-        return (part[0].real * k_re + 1j * part[0].imag * k_im,
-                part[1].real * k_re + 1j * part[1].imag * k_im)
-
-    q_fixed = col(s.q_var)  # models 6 and 7 hold Q at its rating, without multipliers
-    y_fixed_q = -q_fixed / vb**2
-    if model in (LoadModel.CONSTANT_PQ, LoadModel.CONSTANT_P_QUADRATIC_Q, LoadModel.EXPONENTIAL):
-        mid, high = line(i_low, m95), const(yeq105)
-        if model is LoadModel.CONSTANT_PQ:
-            nominal = power(w + 1j * q, 0.0)
-        elif model is LoadModel.CONSTANT_P_QUADRATIC_Q:
-            nominal = add(power(w + 0j, 0.0), const(1j * yeq.imag))
-        else:  # OpenDSS's cvrvars = 2 shortcut (j·Im Yeq·V) is the same power law
-            nominal = add(power(w + 0j, col(s.cvr_watts)), power(1j * q, col(s.cvr_vars)))
-    elif model is LoadModel.CONSTANT_I:
-        mid, high, nominal = line(i_low, m95_i), const(yeq105_i), power(w + 1j * q, 1.0)
-    elif model in (LoadModel.CONSTANT_P_FIXED_Q, LoadModel.CONSTANT_P_FIXED_Z_Q):
-        mid = const(yeq95.real + 1j * y_fixed_q)
-        high = const(yeq105.real + 1j * y_fixed_q)
-        if model is LoadModel.CONSTANT_P_FIXED_Q:
-            nominal = power(w + 1j * q_fixed, 0.0)
-        else:
-            nominal = add(power(w + 0j, 0.0), const(1j * y_fixed_q))
-    else:  # ZIP
-        z = s.zip[rows]
-        zc = [z[:, i : i + 1] for i in range(7)]
-        z_part = split(const(yeq), zc[0], zc[3])
-        nominal = add(z_part, power(w * zc[1] + 1j * q * zc[4], 1.0),
-                      power(w * zc[2] + 1j * q * zc[5], 0.0))
-        mid = add(z_part, split(line(i_low, m95), zc[2], zc[5]),
-                  split(line(i_low, m95_i), zc[1], zc[4]))
-        high = add(z_part, split(const(yeq105), zc[2], zc[5]),
-                   split(const(yeq105_i), zc[1], zc[4]))
-        nominal, mid, high = (_cutoff(p, v_mag, vb, zc[6]) for p in (nominal, mid, high))
-    low = v_mag <= v_lo
-    in_mid = ~low & (v_mag <= v_95)
-    in_high = ~low & ~in_mid & (v_mag > v_105)
-    y = np.where(low, yeq, np.where(in_mid, mid[0], np.where(in_high, high[0], nominal[0])))
-    dy = np.where(low, 0.0, np.where(in_mid, mid[1], np.where(in_high, high[1], nominal[1])))
-    return y.astype(np.complex128), dy.astype(np.complex128)
+@njit(cache=True, inline="always", error_model="numpy")
+def _power(
+    s0: complex, n: float, v: float, vb: float
+) -> tuple[complex, complex]:  # pragma: no cover - compiled
+    # S = s0 (|V|/V_base)^n drawn as conj(S/V): y = conj(s0) |V|^(n-2) / V_base^n
+    if n == 0.0:  # the common cases without pow()
+        y0 = s0.conjugate() * (1.0 / (v * v))
+    elif n == 1.0:
+        y0 = s0.conjugate() * (1.0 / (vb * v))
+    else:
+        y0 = s0.conjugate() * (v ** (n - 2.0) / vb**n)
+    return y0, y0 * ((n - 2.0) / v)
 
 
-def _cutoff(part: _Pair, v_mag: _Array, vb: _Array, cut: _Array) -> _Pair:
-    """ZIP low-voltage drop-out: ``y · ½(1 + tanh(500 (|V|/V_base − cut)))`` where cut > 0.
+@njit(cache=True, inline="always", error_model="numpy")
+def _line(
+    i_lo: complex, slope: complex, v_lo: float, v: float
+) -> tuple[complex, complex]:  # pragma: no cover - compiled
+    # current i_lo + slope (|V| - V_low) in phase with V: y = a/|V| + slope
+    a = i_lo - slope * v_lo
+    return a * (1.0 / v) + slope, a * (-1.0 / (v * v))
 
-    OpenDSS writes the tanh as ``(e^{2x} − 1)/(e^{2x} + 1)``; ``tanh`` is the same
-    function without its overflow far above the cut-off.
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _split(
+    y: complex, dy: complex, k_re: float, k_im: float
+) -> tuple[complex, complex]:  # pragma: no cover - compiled
+    # ZIP weights the real and imaginary parts of an admittance separately
+    return (complex(y.real * k_re, y.imag * k_im),
+            complex(dy.real * k_re, dy.imag * k_im))
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _admittance(
+    par: FloatArray, z: FloatArray, v: float
+) -> tuple[complex, complex]:  # pragma: no cover - compiled
+    """``y`` and ``dy/d|V|`` of one phase of one load at ``|V| = v`` [V].
+
+    ``par`` is a row of ``LoadSet._params``: model, V_base, W and var with multipliers,
+    rated var, Vlowpu, Vminpu, Vmaxpu, CVR exponents; ``z`` its ZIP coefficients.
     """
-    t = np.tanh(_CUTOFF_STEEPNESS * (v_mag / vb - cut))
-    on = cut > 0.0
-    g = np.where(on, 0.5 * (1.0 + t), 1.0)
-    dg = np.where(on, 0.5 * (1.0 - t * t) * _CUTOFF_STEEPNESS / vb, 0.0)
-    return part[0] * g, part[1] * g + part[0] * dg
+    model = int(par[0])
+    vb, w, q, q_fixed = par[1], par[2], par[3], par[4]
+    v_low, v_min, v_max = par[5], par[6], par[7]
+    yeq = complex(w, -q) * (1.0 / (vb * vb))  # OpenDSS's Yeq from WNominal, varNominal
+    if model == _Z:  # constant impedance has no bands
+        return yeq, 0j
+    v_lo, v_95, v_105 = v_low * vb, v_min * vb, v_max * vb
+    if v <= v_lo:
+        return yeq, 0j
+    band = 1 if v <= v_95 else (2 if v > v_105 else 0)  # mid, high, nominal
+    yeq95 = yeq105 = yeq105_i = i_low = m95 = m95_i = 0j
+    if band != 0:  # the band terms, only where a band needs them
+        # OpenDSS's guards for limits of zero: no Yeq95, and Yeq105 falls back to Yeq.
+        yeq95 = yeq * (1.0 / v_min**2) if v_min != 0.0 else 0j
+        vmax = v_max if v_max != 0.0 else 1.0
+        yeq105, yeq105_i = yeq * (1.0 / vmax**2), yeq * (1.0 / vmax)
+        i_low = yeq * v_lo
+        span = v_95 - v_lo if v_95 != v_lo else 1.0  # an empty band when equal
+        # current rises linearly to the model's value at vmin
+        m95 = (yeq95 * v_95 - i_low) * (1.0 / span)
+        m95_i = (yeq * vb - i_low) * (1.0 / span)
+    y_fixed_q = complex(0.0, -q_fixed / vb**2)  # models 6, 7: Q at rating, no multipliers
+    if model in (_PQ, _PQ2, _CVR):
+        if band == 1:
+            return _line(i_low, m95, v_lo, v)
+        if band == 2:
+            return yeq105, 0j
+        if model == _PQ:
+            return _power(complex(w, q), 0.0, v, vb)
+        if model == _PQ2:
+            y, dy = _power(complex(w, 0.0), 0.0, v, vb)
+            return y + complex(0.0, yeq.imag), dy
+        # OpenDSS's cvrvars = 2 shortcut (j·Im Yeq·V) is the same power law
+        y, dy = _power(complex(w, 0.0), par[8], v, vb)
+        y2, dy2 = _power(complex(0.0, q), par[9], v, vb)
+        return y + y2, dy + dy2
+    if model == _I:
+        if band == 1:
+            return _line(i_low, m95_i, v_lo, v)
+        if band == 2:
+            return yeq105_i, 0j
+        return _power(complex(w, q), 1.0, v, vb)
+    if model in (_FIXED_Q, _FIXED_ZQ):
+        if band == 1:
+            return yeq95.real + y_fixed_q, 0j
+        if band == 2:
+            return yeq105.real + y_fixed_q, 0j
+        if model == _FIXED_Q:
+            return _power(complex(w, q_fixed), 0.0, v, vb)
+        y, dy = _power(complex(w, 0.0), 0.0, v, vb)
+        return y + y_fixed_q, dy
+    # ZIP: constant Z, I and P parts of P (z[0..2]) and of Q (z[3..5])
+    y, dy = _split(yeq, 0j, z[0], z[3])
+    if band == 1:
+        a, da = _line(i_low, m95, v_lo, v)
+        a, da = _split(a, da, z[2], z[5])
+        b, db = _line(i_low, m95_i, v_lo, v)
+        b, db = _split(b, db, z[1], z[4])
+    elif band == 2:
+        a, da = _split(yeq105, 0j, z[2], z[5])
+        b, db = _split(yeq105_i, 0j, z[1], z[4])
+    else:
+        a, da = _power(complex(w * z[1], q * z[4]), 1.0, v, vb)
+        b, db = _power(complex(w * z[2], q * z[5]), 0.0, v, vb)
+    y, dy = y + a + b, dy + da + db
+    cut = z[6]
+    if cut > 0.0:
+        # OpenDSS's low-voltage drop-out (e^{2x} − 1)/(e^{2x} + 1) is tanh x, without
+        # its overflow far above the cut-off
+        t = math.tanh(_CUTOFF_STEEPNESS * (v / vb - cut))
+        g, dg = 0.5 * (1.0 + t), 0.5 * (1.0 - t * t) * _CUTOFF_STEEPNESS / vb
+        y, dy = y * g, dy * g + y * dg
+    return y, dy
+
+
+@njit(cache=True, error_model="numpy")
+def _admittances(
+    par: FloatArray, zip_: FloatArray, v_mag: FloatArray
+) -> tuple[ComplexArray, ComplexArray]:  # pragma: no cover - compiled
+    y = np.empty(v_mag.shape, dtype=np.complex128)
+    dy = np.empty(v_mag.shape, dtype=np.complex128)
+    for i in range(v_mag.shape[0]):
+        for j in range(v_mag.shape[1]):
+            y[i, j], dy[i, j] = _admittance(par[i], zip_[i], v_mag[i, j])
+    return y, dy
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _currents(
+    par: FloatArray, zip_: FloatArray, inc: FloatArray, v_cond: ComplexArray
+) -> ComplexArray:  # pragma: no cover - compiled
+    m, k = v_cond.shape
+    p = inc.shape[0]
+    out = np.zeros((m, k), dtype=np.complex128)
+    for i in range(m):
+        for ph in range(p):
+            v_ph = 0j
+            for c in range(k):
+                v_ph += inc[ph, c] * v_cond[i, c]
+            y, _ = _admittance(par[i], zip_[i], abs(v_ph))
+            cur = y * v_ph
+            for c in range(k):
+                out[i, c] += cur * inc[ph, c]
+    return out
 
 
 def load_injections(network: Network, nodes: NodeIndex) -> list[LoadSet]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 
 from feederos.powerflow.compiled import CompiledNetwork
 from feederos.powerflow.nodes import scatter
@@ -67,13 +68,29 @@ def compensation_currents(compiled: CompiledNetwork, v: ComplexArray) -> Complex
     that admittance's current minus the element's true current at ``v`` (OpenDSS's
     injection-current method).
     """
-    n = compiled.nodes.n_nodes
-    out = np.zeros(n, dtype=np.complex128)
+    out = np.zeros(compiled.nodes.n_nodes, dtype=np.complex128)
     for s, nominal in zip(compiled.injections, compiled.nominal_blocks, strict=True):
         v_cond = nominal.voltages(v)
-        i_lin = np.einsum("mij,mj->mi", nominal.y_s, v_cond)
-        out += scatter(n, s.conductors, i_lin - s.currents(v_cond))
+        _add_compensation(out, s.conductors, nominal.y_s, v_cond, s.currents(v_cond))
     return out
+
+
+@njit(cache=True, nogil=True)
+def _add_compensation(
+    out: ComplexArray, conductors: IntArray, y_s: ComplexArray, v_cond: ComplexArray,
+    i_true: ComplexArray,
+) -> None:  # pragma: no cover - compiled
+    """``out[node] += (y_s v_cond − i_true)`` at each conductor's node, ground dropped."""
+    m, k = conductors.shape
+    for e in range(m):
+        for a in range(k):
+            node = conductors[e, a]
+            if node < 0:
+                continue
+            acc = -i_true[e, a]
+            for b in range(k):
+                acc += y_s[e, a, b] * v_cond[e, b]
+            out[node] += acc
 
 
 def mismatch_a(compiled: CompiledNetwork, v: ComplexArray) -> ComplexArray:

@@ -3,8 +3,10 @@
 ``y`` holds every linear element and each load's nominal admittance; each iteration
 injects the difference between the nominal and the true element currents and solves
 ``y v = i`` with the LU factors of ``y``, which are computed once per compiled network
-and kept while it lives (taps and switches unchanged). Converges linearly, fast on
-distribution feeders whose loads are small against the short-circuit admittance.
+and kept while it lives. A network derived by a tap or capacitor change
+(:meth:`~feederos.powerflow.compiled.CompiledNetwork.with_state`) solves with its root's
+factors and a low-rank update. Converges linearly, fast on distribution feeders whose
+loads are small against the short-circuit admittance.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import weakref
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
 
 from feederos.powerflow.compiled import CompiledNetwork
 from feederos.powerflow.methods.common import (
@@ -22,29 +25,66 @@ from feederos.powerflow.methods.common import (
     source_currents,
     voltage_scale_v,
 )
-from feederos.powerflow.methods.lu import LuFactors
+from feederos.powerflow.methods.lu import MAX_UPDATE_NODES, LuFactors, UpdatedFactors
 
 __all__ = ["energized_factor", "no_load_voltages", "solve_fixed_point"]
 
 ComplexArray = npt.NDArray[np.complex128]
 FloatArray = npt.NDArray[np.float64]
 
-_FACTORS: weakref.WeakKeyDictionary[CompiledNetwork, LuFactors] = weakref.WeakKeyDictionary()
+Factors = LuFactors | UpdatedFactors
+_FACTORS: weakref.WeakKeyDictionary[CompiledNetwork, Factors] = weakref.WeakKeyDictionary()
 
 
-def energized_factor(compiled: CompiledNetwork) -> LuFactors:
-    """LU factors of ``y`` on the energised nodes, cached for the compiled network's life."""
+def energized_factor(compiled: CompiledNetwork) -> Factors:
+    """Factors of ``y`` on the energised nodes, cached for the compiled network's life.
+
+    A network derived from another by :meth:`~CompiledNetwork.with_state` updates the
+    root's factors when the change touches at most
+    :data:`~feederos.powerflow.methods.lu.MAX_UPDATE_NODES` nodes.
+    """
     lu = _FACTORS.get(compiled)
+    if lu is not None:
+        return lu
+    root, change = compiled.root, compiled.y_change
+    if root is not compiled and change is not None and np.array_equal(root.energized,
+                                                                      compiled.energized):
+        delta = _energized_part(change, compiled.energized)
+        if delta.nnz == 0:
+            lu = energized_factor(root)
+        elif np.unique(delta.row).size <= MAX_UPDATE_NODES:
+            base = energized_factor(root)
+            assert isinstance(base, LuFactors)
+            try:
+                lu = UpdatedFactors.build(base, delta)
+            except ValueError:  # a layout change: factorise below
+                lu = None
     if lu is None:
         e = np.flatnonzero(compiled.energized)
         lu = LuFactors.factorize(compiled.y[e][:, e])
-        _FACTORS[compiled] = lu
+    _FACTORS[compiled] = lu
     return lu
 
 
+def _energized_part(m: sp.spmatrix, energized: npt.NDArray[np.bool_]) -> sp.coo_matrix:
+    """The rows and columns of ``m`` at energised nodes, numbered among those."""
+    coo = sp.coo_matrix(m)
+    keep = energized[coo.row] & energized[coo.col]
+    at = np.cumsum(energized) - 1
+    n = int(energized.sum())
+    return sp.coo_matrix((coo.data[keep], (at[coo.row[keep]], at[coo.col[keep]])), shape=(n, n))
+
+
+def _live(compiled: CompiledNetwork) -> slice | npt.NDArray[np.int64]:
+    """Index of the energised nodes: a slice when all are (indexing then copies nothing)."""
+    e = compiled.energized
+    return slice(None) if e.all() else np.flatnonzero(e)
+
+
 def _solve(compiled: CompiledNetwork, rhs: ComplexArray) -> ComplexArray:
+    e = _live(compiled)
     v = np.zeros(compiled.nodes.n_nodes, dtype=np.complex128)
-    v[compiled.energized] = energized_factor(compiled).solve(rhs[compiled.energized])
+    v[e] = energized_factor(compiled).solve(rhs[e])
     return v
 
 
@@ -70,19 +110,21 @@ def solve_fixed_point(
     of the node's base, is below ``tolerance_pu``.
     """
     i_src = source_currents(compiled)
+    lu = energized_factor(compiled)
+    e = _live(compiled)
     v = no_load_voltages(compiled) if initial is None else initial.astype(np.complex128)
-    scale = voltage_scale_v(compiled)
-    e = compiled.energized
+    inv_scale = 1.0 / voltage_scale_v(compiled)
     accel = _Anderson(depth=anderson_depth)
+    g = np.zeros_like(v)
     for it in range(1, max_iterations + 1):
         rhs = i_src + compensation_currents(compiled, v)
-        g = _solve(compiled, rhs)
-        change = float(np.max(np.abs(g - v) / scale, initial=0.0))
+        g[e] = lu.solve(rhs[e])
+        change = float(np.max(np.abs(g - v) * inv_scale, initial=0.0))
         if change < tolerance_pu:
-            g[e] = energized_factor(compiled).refine(g[e], rhs[e])
+            g[e] = lu.refine(g[e], rhs[e])
             return outcome(compiled, g, converged=True, iterations=it)
-        v = v.copy()
-        v[e] = accel.step(v[e], g[e])
+        # De-energised nodes stay 0 in both vectors, so mixing them changes nothing.
+        v = accel.step(v, g).copy()
     return outcome(compiled, v, converged=False, iterations=max_iterations)
 
 
@@ -98,32 +140,42 @@ class _Anderson:
 
     def __init__(self, depth: int) -> None:
         self.depth = depth
-        self.x_prev: FloatArray | None = None
-        self.f_prev: FloatArray | None = None
-        self.dx: list[FloatArray] = []
-        self.df: list[FloatArray] = []
+        self.count = 0  # steps taken
+        self.x_prev = np.zeros(0)
+        self.f_prev = np.zeros(0)
+        self.dx = np.zeros((depth, 0))
+        self.df = np.zeros((depth, 0))
+        self.gram = np.zeros((depth, depth))
+        self._regularise = 1.0 + 1e-12 * np.eye(depth)
 
     def step(self, x: ComplexArray, gx: ComplexArray) -> ComplexArray:
         if self.depth == 0:
             return gx
         # The map is real-linear only (loads depend on |v|): mix in real coordinates.
-        xr = x.view(np.float64)
-        f = gx.view(np.float64) - xr
-        if self.x_prev is not None and self.f_prev is not None:
-            self.dx.append(xr - self.x_prev)
-            self.df.append(f - self.f_prev)
-            if len(self.df) > self.depth:
-                self.dx.pop(0)
-                self.df.pop(0)
-        self.x_prev, self.f_prev = xr.copy(), f
-        if not self.df:
+        xr, gr = x.view(np.float64), gx.view(np.float64)
+        if self.count == 0:
+            self.x_prev, self.f_prev = xr.copy(), gr - xr
+            self.dx = np.zeros((self.depth, xr.size))
+            self.df = np.zeros((self.depth, xr.size))
+            self.count = 1
             return gx
-        df = np.array(self.df)  # (m, 2n)
-        gram = df @ df.T
-        gram[np.diag_indices_from(gram)] *= 1 + 1e-12  # keep it invertible
+        slot = (self.count - 1) % self.depth
+        m = min(self.count, self.depth)
+        f = gr - xr
+        np.subtract(xr, self.x_prev, out=self.dx[slot])
+        np.subtract(f, self.f_prev, out=self.df[slot])
+        self.x_prev[:] = xr
+        self.f_prev = f
+        self.count += 1
+        df, dx = self.df[:m], self.dx[:m]
+        row = df @ self.df[slot]
+        self.gram[slot, :m] = row
+        self.gram[:m, slot] = row
+        gram = self.gram[:m, :m] * self._regularise[:m, :m]  # keeps it invertible
         try:
             gamma = np.linalg.solve(gram, df @ f)
         except np.linalg.LinAlgError:
             return gx
-        out = gx.view(np.float64) - gamma @ (np.array(self.dx) + df)
+        out = gr - gamma @ dx
+        out -= gamma @ df
         return out.view(np.complex128)

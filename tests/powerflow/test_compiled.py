@@ -1,0 +1,73 @@
+"""A changed state (``with_state``) is the network compiled afresh with that state, and
+its solution, through the root's updated factors, is the fresh network's solution."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import imported
+from feederos.model import Network
+from feederos.powerflow.compiled import CompiledNetwork, assemble_y, compile_network
+from feederos.powerflow.methods import fixed_point
+from feederos.powerflow.methods.lu import LuFactors, UpdatedFactors
+from feederos.powerflow.solve import solve_voltages
+
+TOL = {"tolerance_pu": 1e-10}
+
+
+def _with_model_state(net: Network, taps: dict[str, tuple[float, ...]],
+                      caps: dict[str, tuple[int, ...]]) -> Network:
+    """A copy of ``net`` whose model holds these taps and capacitor states."""
+    out = net.model_copy(deep=True)
+    for t in out.transformers:
+        for w, tap in zip(t.windings, taps.get(t.name, ()), strict=False):
+            w.tap_pu = tap
+    for c in out.capacitors:
+        if c.name in caps:
+            c.states = list(caps[c.name])
+    return out
+
+
+def _fresh_y(c: CompiledNetwork):
+    return assemble_y(c.nodes.n_nodes, [*c.pd_blocks, c.source_block, *c.nominal_blocks])
+
+
+@pytest.mark.parametrize("name", ["ieee13", "ieee123"])
+def test_a_chain_of_changes_is_the_network_compiled_afresh(name: str) -> None:
+    net = imported(name)
+    root = compile_network(net)
+    regulated = [r.transformer for r in net.regulators]
+    caps = [c.name for c in net.capacitors]
+    first = root.with_state(tap_pu={regulated[0]: (1.0, 1.05)})
+    cap_off = (0,) * len(root.capacitor_states[caps[0]])
+    second = first.with_state(tap_pu={regulated[-1]: (1.0, 0.9625)},
+                              capacitor_states={caps[0]: cap_off})
+    fresh = compile_network(_with_model_state(net, second.tap_pu, second.capacitor_states))
+    scale = np.abs(fresh.y.data).max()
+    assert np.abs((second.y - fresh.y).toarray()).max() <= 1e-12 * scale
+    assert np.abs((second.y_change - (fresh.y - root.y)).toarray()).max() <= 1e-12 * scale
+    assert second.root is root and first.parent is root and second.parent is first
+    assert np.array_equal(second.y.indices, root.y.indices)  # the pattern is kept
+    assert np.abs((_fresh_y(second) - second.y).toarray()).max() <= 1e-12 * scale
+
+    out, _ = solve_voltages(second, **TOL)
+    ref, _ = solve_voltages(fresh, **TOL)
+    assert isinstance(fixed_point.energized_factor(second), UpdatedFactors)
+    assert isinstance(fixed_point.energized_factor(fresh), LuFactors)
+    assert np.max(np.abs(out.v - ref.v) / fresh.nodes.v_base_ln_v) < 1e-9
+
+
+def test_a_change_of_many_nodes_is_factorised_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    root = compile_network(imported("ieee13"))
+    monkeypatch.setattr(fixed_point, "MAX_UPDATE_NODES", 1)
+    moved = root.with_state(tap_pu={"reg1": (1.0, 1.05), "reg2": (1.0, 1.05)})
+    assert isinstance(fixed_point.energized_factor(moved), LuFactors)
+    out, _ = solve_voltages(moved, **TOL)
+    assert out.converged
+
+
+def test_no_change_is_the_same_network() -> None:
+    root = compile_network(imported("ieee13"))
+    assert root.with_state(tap_pu={"reg1": root.tap_pu["reg1"]}) is root
+    assert root.y_change is None and root.root is root
