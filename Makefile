@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n 2
 
 .PHONY: install run test lint typecheck bench clean
 
@@ -29,7 +29,7 @@ lint: install
 	$(BIN)/mypy src/feederos
 
 test: lint
-	$(BIN)/pytest --cov=feederos --cov-report=term $(PYTEST_ARGS)
+	$(BIN)/pytest --cov=feederos --cov-report=term --durations=15 $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python bench/generate.py

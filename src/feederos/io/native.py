@@ -40,6 +40,11 @@ class DocumentFormat(StrEnum):
     YAML = "yaml"
 
 
+# libyaml's parser and emitter with PyYAML's safe constructors and representers: the
+# same documents, ten times faster (an IEEE 8500 network in seconds, not a minute).
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
 def format_for(path: str | os.PathLike[str]) -> DocumentFormat:
     """The document format implied by a file name's suffix.
 
@@ -94,7 +99,10 @@ def read_network(path: str | os.PathLike[str]) -> Network:
     except (OSError, UnicodeDecodeError) as exc:
         raise ModelFormatError(f"{path}: cannot read: {exc}") from None
     try:
-        data = json.loads(text) if fmt is DocumentFormat.JSON else yaml.safe_load(text)
+        if fmt is DocumentFormat.JSON:
+            data = json.loads(text)
+        else:
+            data = yaml.load(text, Loader=_YAML_LOADER)  # a safe loader (above)
     except json.JSONDecodeError as exc:
         raise ModelFormatError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
     except yaml.YAMLError as exc:
@@ -118,7 +126,8 @@ def write_network(network: Network, path: str | os.PathLike[str]) -> None:
         text = json.dumps(data, indent=1, allow_nan=False) + "\n"
     else:
         # Non-ASCII is escaped: YAML would fold Unicode line breaks (NEL, LS, PS) to spaces.
-        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=False, width=100)
+        text = yaml.dump(data, Dumper=_YAML_DUMPER, sort_keys=False, allow_unicode=False,
+                         width=100)
     target = Path(path)
     tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
     try:
