@@ -6,20 +6,23 @@ does). For each feeder it prints:
 
 - ``compile ms`` — :func:`~feederos.powerflow.compiled.compile_network` (the network is
   read and built before timing starts);
-- ``solve ms`` — :func:`~feederos.powerflow.solve` on the compiled network with the
-  regulator and capacitor controls acting;
+- ``solve ms`` — the first :func:`~feederos.powerflow.solve` of the freshly compiled
+  network with the regulator and capacitor controls acting: a cold solve, which
+  factorises ``y`` and builds every cache;
+- ``warm ms`` — the same solve again on the same compiled network (factors and
+  control tables kept, as in a study that solves one network many times);
 - ``opendss ms`` — OpenDSS (dss-python) ``Solution.Solve()`` of the same ``.dss`` file
   after ``compile`` and ``set tolerance=1e-9 maxiterations=200 maxcontroliter=200`` (the
   settings of the reference solutions), compile excluded, recompiled before each run so
   every run is a cold start (a master's own ``Solve`` lines are left out); it includes
   building OpenDSS's Y matrix, which our ``compile`` column holds. ``—`` for synthetic
   feeders, which exist only in our format;
-- ``ratio`` — OpenDSS time over ours (above 1: we are faster);
+- ``ratio`` — OpenDSS time over our cold solve (above 1: we are faster);
 - ``max |dV| pu`` — our largest node-voltage difference from OpenDSS's reference
   solution (``reference/<feeder>/voltages.csv``), where there is one.
 
-Then the scaling line: solve time per bus for the 1k, 10k and 100k synthetic feeders
-(linear scaling keeps it flat). Timings are printed, never asserted.
+Then the scaling line: cold solve time per bus for the 1k, 10k and 100k synthetic
+feeders (linear scaling keeps it flat). Timings are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -30,9 +33,9 @@ import statistics
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -73,18 +76,10 @@ class Row(NamedTuple):
     nodes: int
     compile_s: float
     solve_s: float
+    warm_s: float
     opendss_s: float | None
     converged: bool
     max_dv_pu: float | None
-
-
-def _median_time(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    times, out = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
 
 
 _NOT_BUILDING = ("solve", "show", "plot", "export", "visualize")
@@ -142,13 +137,23 @@ def _max_dv_pu(result: PowerFlowResult, reference: Path | None) -> float | None:
 
 
 def _measure(case: Case, repeat: int) -> Row:
-    compile_s, compiled = _median_time(lambda: compile_network(case.network), repeat)
-    solve_s, result = _median_time(lambda: solve(compiled, controls=True), repeat)
-    assert isinstance(result, PowerFlowResult)
+    compile_t, solve_t, warm_t = [], [], []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        compiled = compile_network(case.network)
+        t1 = time.perf_counter()
+        solve(compiled, controls=True)
+        t2 = time.perf_counter()
+        result = solve(compiled, controls=True)
+        t3 = time.perf_counter()
+        compile_t.append(t1 - t0)
+        solve_t.append(t2 - t1)
+        warm_t.append(t3 - t2)
+    compile_s, solve_s, warm_s = map(statistics.median, (compile_t, solve_t, warm_t))
     opendss_s = _opendss_solve_s(case.dss_file, repeat) if case.dss_file else None
     return Row(
         name=case.name, buses=len(case.network.buses), nodes=compiled.nodes.n_nodes,
-        compile_s=compile_s, solve_s=solve_s, opendss_s=opendss_s,
+        compile_s=compile_s, solve_s=solve_s, warm_s=warm_s, opendss_s=opendss_s,
         converged=result.converged, max_dv_pu=_max_dv_pu(result, case.reference),
     )
 
@@ -192,12 +197,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         solve(compile_network(cases[0].network), controls=True)
     rows = [_measure(case, repeat) for case in cases]
     print(f"{'feeder':<14}{'buses':>9}{'nodes':>9}{'compile ms':>12}{'solve ms':>10}"
-          f"{'opendss ms':>12}{'ratio':>8}{'conv':>6}{'max |dV| pu':>13}")
+          f"{'warm ms':>9}{'opendss ms':>12}{'ratio':>8}{'conv':>6}{'max |dV| pu':>13}")
     for r in rows:
         ratio = r.opendss_s / r.solve_s if r.opendss_s is not None and r.solve_s > 0 else None
         opendss_ms = None if r.opendss_s is None else 1e3 * r.opendss_s
         print(f"{r.name:<14}{r.buses:>9,}{r.nodes:>9,}{1e3 * r.compile_s:>12.2f}"
-              f"{1e3 * r.solve_s:>10.2f}{_fmt(opendss_ms, '.2f'):>12}{_fmt(ratio, '.2f'):>8}"
+              f"{1e3 * r.solve_s:>10.2f}{1e3 * r.warm_s:>9.2f}{_fmt(opendss_ms, '.2f'):>12}"
+              f"{_fmt(ratio, '.2f'):>8}"
               f"{'yes' if r.converged else 'NO':>6}{_fmt(r.max_dv_pu, '.2e'):>13}")
     scaling = [r for r in rows if r.name.startswith("synthetic")]
     if scaling:

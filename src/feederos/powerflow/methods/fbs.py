@@ -65,7 +65,7 @@ from feederos.powerflow.methods.common import (
     source_currents,
     voltage_scale_v,
 )
-from feederos.powerflow.methods.fixed_point import _Anderson
+from feederos.powerflow.methods.fixed_point import ANDERSON_DEPTH, _Anderson
 
 __all__ = ["solve_fbs"]
 
@@ -459,7 +459,7 @@ def solve_fbs(
     tolerance_pu: float,
     max_iterations: int,
     initial: ComplexArray | None = None,
-    anderson_depth: int = 4,
+    anderson_depth: int = ANDERSON_DEPTH,
 ) -> MethodOutcome:
     """Sweep until the largest voltage change is below ``tolerance_pu``.
 
