@@ -47,7 +47,7 @@ def test_a_chain_of_changes_is_the_network_compiled_afresh(name: str) -> None:
     scale = np.abs(fresh.y.data).max()
     assert np.abs((second.y - fresh.y).toarray()).max() <= 1e-12 * scale
     assert np.abs((second.y_change - (fresh.y - root.y)).toarray()).max() <= 1e-12 * scale
-    assert second.root is root and first.parent is root and second.parent is first
+    assert second.root is root and first.parent is root and second.parent is root
     assert np.array_equal(second.y.indices, root.y.indices)  # the pattern is kept
     assert np.abs((_fresh_y(second) - second.y).toarray()).max() <= 1e-12 * scale
 

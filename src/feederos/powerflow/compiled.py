@@ -83,7 +83,9 @@ class CompiledNetwork:
     capacitor_states
         Step states of every capacitor, as used in ``y``.
     parent
-        The network this one was derived from by :meth:`with_state`, if any.
+        The compiled network this one was derived from by :meth:`with_state` or
+        :meth:`with_injections` (through any number of steps), if any. Derived networks
+        refer to it, never to each other, so a long time series holds no chain.
     y_change
         ``y`` minus the ``y`` of :attr:`root`: non-zero only at the nodes of the
         transformers and capacitors whose state differs from the root's, so solvers can
@@ -108,8 +110,8 @@ class CompiledNetwork:
 
     @property
     def root(self) -> CompiledNetwork:
-        """The network :meth:`with_state` derived this one from, at the end of the chain."""
-        return self if self.parent is None else self.parent.root
+        """The compiled network this one derives from (itself if it was compiled)."""
+        return self if self.parent is None else self.parent
 
     def with_state(
         self,
@@ -188,7 +190,37 @@ class CompiledNetwork:
         # the root's factorisation (see methods.fixed_point).
         for shared in ("_rows", "nominal_blocks", "_y_positions", "_y_columns", "_tap_scalings"):
             child.__dict__[shared] = getattr(self, shared)
-        object.__setattr__(child, "parent", self)
+        object.__setattr__(child, "parent", root)
+        return child
+
+    def with_injections(self, injections: Sequence[InjectionSet]) -> CompiledNetwork:
+        """A copy whose loads and DER draw differently (a time step's multipliers).
+
+        ``injections`` must be this network's sets with other values (e.g.
+        ``dataclasses.replace(load_set, mult=...)``), in the same order and on the same
+        conductors. ``y`` keeps the compiled nominal admittances: the converged solution
+        does not depend on them, and the factorisation is shared.
+
+        Raises
+        ------
+        ValueError
+            If the sets are not this network's, in order.
+        """
+        new = tuple(injections)
+        if len(new) != len(self.injections) or any(
+            a.kind != b.kind or not np.array_equal(a.conductors, b.conductors)
+            for a, b in zip(self.injections, new, strict=True)
+        ):
+            raise ValueError("with_injections needs this network's injection sets, in order, "
+                             "on the same conductors")
+        root = self.root
+        change = self.y_change
+        if change is None:
+            change = sp.csc_matrix(self.y.shape, dtype=np.complex128)
+        child = replace(self, injections=new, y_change=change)
+        for shared in ("_rows", "nominal_blocks", "_y_positions", "_y_columns", "_tap_scalings"):
+            child.__dict__[shared] = getattr(self, shared)
+        object.__setattr__(child, "parent", root)
         return child
 
     @cached_property
