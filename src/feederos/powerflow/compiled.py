@@ -178,20 +178,8 @@ class CompiledNetwork:
             ((data - root.y.data)[moved], (self.y.indices[moved], self._y_columns[moved])),
             shape=self.y.shape,
         )
-        child = replace(
-            self,
-            pd_blocks=tuple(blocks),
-            y=y,
-            tap_pu=taps,
-            capacitor_states=states,
-            y_change=change,
-        )
-        # Same elements in the same places: share the lookups, and let solvers update
-        # the root's factorisation (see methods.fixed_point).
-        for shared in ("_rows", "nominal_blocks", "_y_positions", "_y_columns", "_tap_scalings"):
-            child.__dict__[shared] = getattr(self, shared)
-        object.__setattr__(child, "parent", root)
-        return child
+        return self._derive(pd_blocks=tuple(blocks), y=y, tap_pu=taps,
+                            capacitor_states=states, y_change=change)
 
     def with_injections(self, injections: Sequence[InjectionSet]) -> CompiledNetwork:
         """A copy whose loads and DER draw differently (a time step's multipliers).
@@ -213,14 +201,21 @@ class CompiledNetwork:
         ):
             raise ValueError("with_injections needs this network's injection sets, in order, "
                              "on the same conductors")
-        root = self.root
         change = self.y_change
         if change is None:
             change = sp.csc_matrix(self.y.shape, dtype=np.complex128)
-        child = replace(self, injections=new, y_change=change)
+        return self._derive(injections=new, y_change=change)
+
+    def _derive(self, **changes: object) -> CompiledNetwork:
+        """A copy with ``changes``, derived from :attr:`root`.
+
+        Same elements in the same places: the lookups are shared, and solvers update the
+        root's factorisation (see ``methods.fixed_point``).
+        """
+        child = replace(self, **changes)  # type: ignore[arg-type]
         for shared in ("_rows", "nominal_blocks", "_y_positions", "_y_columns", "_tap_scalings"):
             child.__dict__[shared] = getattr(self, shared)
-        object.__setattr__(child, "parent", root)
+        object.__setattr__(child, "parent", self.root)
         return child
 
     @cached_property

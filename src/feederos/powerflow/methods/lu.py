@@ -23,6 +23,7 @@ True
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -137,6 +138,15 @@ def _split(m: sp.spmatrix) -> tuple[IntArray, IntArray, ComplexArray, ComplexArr
             m.data[off].astype(np.complex128), diag)
 
 
+def _refined(
+    solve: Callable[[ComplexArray], ComplexArray], a_ptr: IntArray, a_idx: IntArray,
+    a_val: ComplexArray, x: ComplexArray, b: ComplexArray,
+) -> ComplexArray:
+    """``x`` plus the solve of its double-double residual ``b − A x`` (A in CSR)."""
+    r = _residual(a_ptr, a_idx, a_val, x, np.ascontiguousarray(b, dtype=np.complex128))
+    return x + solve(r)
+
+
 @dataclass(frozen=True, eq=False)
 class LuFactors:
     """``P_r A P_c = L U`` of a square complex sparse matrix, ready to solve.
@@ -197,9 +207,7 @@ class LuFactors:
         admittance (a conductor coupled through a switch's capacitance) are fixed by
         ``y`` to far less than double precision would resolve in a plain residual.
         """
-        r = _residual(self.a_ptr, self.a_idx, self.a_val, x,
-                      np.ascontiguousarray(b, dtype=np.complex128))
-        return x + self.solve(r)
+        return _refined(self.solve, self.a_ptr, self.a_idx, self.a_val, x, b)
 
     def inverse_columns(self, nodes: IntArray) -> tuple[ComplexArray, IntArray]:
         """Columns of ``A⁻¹`` including ``nodes``, each solved once and kept.
@@ -309,6 +317,4 @@ class UpdatedFactors:
 
     def refine(self, x: ComplexArray, b: ComplexArray) -> ComplexArray:
         """One step of iterative refinement with an exact residual (:meth:`LuFactors.refine`)."""
-        r = _residual(self.base.a_ptr, self.base.a_idx, self.a_val, x,
-                      np.ascontiguousarray(b, dtype=np.complex128))
-        return x + self.solve(r)
+        return _refined(self.solve, self.base.a_ptr, self.base.a_idx, self.a_val, x, b)
