@@ -26,6 +26,8 @@ __all__ = [
     "NetworkImportError",
     "NetworkValidationError",
     "PowerFlowError",
+    "ProfileError",
+    "ProfileFileError",
     "TopologyError",
     "UnknownFeederError",
 ]
@@ -52,10 +54,7 @@ class NetworkImportError(FeederosError):
         self.message = message
         self.file = file
         self.line = line
-        where = ""
-        if file is not None:
-            where = f"{file}:{line}: " if line is not None else f"{file}: "
-        super().__init__(f"{where}{message}")
+        super().__init__(f"{_where(file, line)}{message}")
 
 
 class DssSyntaxError(NetworkImportError):
@@ -85,3 +84,54 @@ class TopologyError(FeederosError):
 
 class PowerFlowError(FeederosError):
     """A power flow cannot be set up as asked (e.g. the sweep method on a meshed network)."""
+
+
+class ProfileError(FeederosError, ValueError):
+    """A profile (load shape, PV output, EV sessions, battery schedule) cannot be made
+    from the input given; the message names the argument and what to change."""
+
+
+class ProfileFileError(ProfileError):
+    """A load-shape file cannot be read; names the file, line (or row) and column.
+
+    Parameters
+    ----------
+    message
+        What is wrong and what to fix.
+    file
+        The file.
+    line
+        The 1-based line of a text file, if known.
+    row
+        The 1-based data row of a table without lines (Parquet), if known.
+    column
+        The column: its name, or its 0-based position in a file without a header.
+
+    Examples
+    --------
+    >>> str(ProfileFileError("'x' is not a number", file="a.csv", line=17, column="p_mult"))
+    "a.csv:17: column 'p_mult': 'x' is not a number"
+    >>> str(ProfileFileError("NaN", file="a.parquet", row=3, column=0))
+    'a.parquet: row 3: column 0: NaN'
+    """
+
+    def __init__(self, message: str, *, file: str, line: int | None = None,
+                 row: int | None = None, column: str | int | None = None):
+        self.message = message
+        self.file = file
+        self.line = line
+        self.row = row
+        self.column = column
+        where = _where(file, line)
+        if row is not None:
+            where += f"row {row}: "
+        if column is not None:
+            where += f"column {column!r}: "
+        super().__init__(f"{where}{message}")
+
+
+def _where(file: str | None, line: int | None) -> str:
+    """``file:line: ``, ``file: `` or nothing, to start a message."""
+    if file is None:
+        return ""
+    return f"{file}:{line}: " if line is not None else f"{file}: "
