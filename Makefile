@@ -4,8 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?= -n 2
+# The benchmark's peers (pyproject's `bench` extra) in their own env: pandapower pins pandas~=2.3.
+BENCH_BIN   := $(VENV)/bench/bin
+BENCH_STAMP := $(VENV)/bench/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install run test lint typecheck bench clean
+.PHONY: install run test lint typecheck bench bench-install bench-peers clean
 
 install: $(STAMP)
 
@@ -31,9 +34,22 @@ lint: install
 test: lint
 	$(BIN)/pytest --cov=feederos --cov-report=term --durations=15 $(PYTEST_ARGS)
 
-bench: install
+bench: install bench-install
 	$(BIN)/python bench/generate.py
 	$(BIN)/python bench/powerflow.py
+	$(BENCH_BIN)/python -m bench.timeseries
+
+bench-install: $(BENCH_STAMP)
+
+$(BENCH_STAMP): pyproject.toml
+	@test -x $(BENCH_BIN)/python || $(PYTHON) -m venv $(VENV)/bench
+	$(BENCH_BIN)/python -m pip install --quiet --upgrade pip
+	$(BENCH_BIN)/python -m pip install --quiet -e ".[bench]"
+	@rm -f $(VENV)/bench/.installed-*
+	@touch $@
+
+bench-peers: bench-install
+	$(BENCH_BIN)/python -m bench.peers.check
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage out

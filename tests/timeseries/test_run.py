@@ -1,8 +1,7 @@
-"""Time series against OpenDSS running the same .dss scenario step by step."""
+"""Time series against OpenDSS's answers for the same .dss scenarios, step by step."""
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 
@@ -13,56 +12,74 @@ import pytest
 from feederos.errors import NetworkValidationError
 from feederos.feeders import load_feeder
 from feederos.io.opendss import DssImportWarning, read_opendss
-from feederos.model import LoadShape
-from feederos.timeseries import run, shape_multipliers
+from feederos.model import LoadShape, Network
+from feederos.timeseries import TimeSeriesResult, run, shape_multipliers
 
-STEPS = 24
 POWER_RTOL = 1e-3
+VOLTAGE_ATOL_PU = 1e-4
+BAND_EDGE_STEPS = 4
+"""Steps of the IEEE 123 year where a regulator may move one hour apart from OpenDSS.
+
+At a handful of hours a regulator's compensated voltage lies within 1e-4 V (on the
+120 V base) of its band edge. OpenDSS stops iterating at its default tolerance 1e-4,
+up to ~1e-5 pu short of the solution, so its decision there falls either side; ours
+is taken at the converged solution. Measured: 4 of the 61,320 regulator-hours, each
+one tap apart for one hour.
+"""
 
 
-def _opendss_steps(scenario: Path, steps: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """OpenDSS's source P/Q and regulator taps after each of the first ``steps``."""
-    dss = pytest.importorskip("dss").DSS
-    cwd = os.getcwd()
-    try:
-        dss.Text.Command = f'compile "{scenario}"'
-    finally:
-        os.chdir(cwd)
-    dss.Text.Command = "set number=1"
-    circuit, solution = dss.ActiveCircuit, dss.ActiveCircuit.Solution
-    rows, taps = [], []
-    for _ in range(steps):
-        solution.Solve()
-        p_kw, q_kvar = circuit.TotalPower
-        rows.append({"hour": solution.dblHour, "source_p_kw": -p_kw, "source_q_kvar": -q_kvar})
-        regs = circuit.RegControls
-        names, positions = [], []
-        i = regs.First
-        while i:
-            names.append(regs.Name.lower())
-            positions.append(regs.TapNumber)
-            i = regs.Next
-        taps.append(dict(zip(names, positions, strict=True)))
-    return pd.DataFrame(rows), pd.DataFrame(taps)
-
-
-def test_ieee123_yearly_follows_opendss_step_by_step(feeders_dir: Path) -> None:
-    scenario = (feeders_dir / "scenarios" / "ieee123_yearly.dss").resolve()
+def _scenario(feeders_dir: Path, name: str) -> tuple[pd.DataFrame, Network]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DssImportWarning)
-        network = read_opendss(scenario)
-    ours = run(network, steps=STEPS)
-    ref, ref_taps = _opendss_steps(scenario, STEPS)
+        network = read_opendss((feeders_dir / "scenarios" / f"{name}.dss").resolve())
+    ref = pd.read_csv(feeders_dir / "reference" / "qsts" / f"{name}.csv")
+    return ref, network
+
+
+def _compare(ours: TimeSeriesResult, ref: pd.DataFrame, skip: np.ndarray) -> None:
+    keep = ~skip
     assert ours.steps.converged.all()
-    assert np.allclose(ours.steps.hour, ref.hour)
+    assert np.allclose(ours.steps.hour, ref.hour, atol=1e-4)
     for col in ("source_p_kw", "source_q_kvar"):
         rel = np.abs(ours.steps[col] - ref[col]) / np.abs(ref.source_p_kw)
-        assert rel.max() < POWER_RTOL, (col, rel.idxmax())
-    assert ours.taps[ref_taps.columns].equals(ref_taps.astype(ours.taps.dtypes.iloc[0]))
-    assert ours.tap_changes.sum() > 0  # the regulators did work through the day
-    assert ours.steps.v_min_pu.between(0.9, 1.0).all()
-    assert ours.steps.v_max_pu.between(1.0, 1.1).all()
+        assert rel[keep].max() < POWER_RTOL, (col, rel[keep].idxmax())
+    for col in ("v_min_pu", "v_max_pu"):
+        err = np.abs(ours.steps[col] - ref[col])
+        assert err[keep].max() < VOLTAGE_ATOL_PU, (col, err[keep].idxmax())
+
+
+def _tap_mismatches(ours: TimeSeriesResult, ref: pd.DataFrame) -> np.ndarray:
+    names = [c.removeprefix("tap_") for c in ref.columns if c.startswith("tap_")]
+    diff = ours.taps[names].to_numpy() - ref[[f"tap_{n}" for n in names]].to_numpy()
+    assert np.abs(diff).max() <= 1  # never more than one tap apart
+    return np.asarray((diff != 0).any(axis=1))
+
+
+def test_ieee123_year_matches_opendss_hour_by_hour(feeders_dir: Path) -> None:
+    ref, network = _scenario(feeders_dir, "ieee123_yearly")
+    ours = run(network)
+    assert len(ours.steps) == len(ref) == 8760
+    apart = _tap_mismatches(ours, ref)
+    assert apart.sum() <= BAND_EDGE_STEPS, np.flatnonzero(apart)
+    # an hour apart, then together again: the difference does not carry on
+    assert not (apart[1:] & apart[:-1]).any()
+    caps = [c for c in ref.columns if c.startswith("cap_")]
+    assert (ours.capacitors[[c.removeprefix("cap_") for c in caps]].to_numpy()
+            == ref[caps].to_numpy()).all()
+    _compare(ours, ref, skip=apart)
+    assert ours.tap_changes.sum() > 1000  # the regulators work all year
     assert (ours.steps.losses_kw > 0).all()
+
+
+def test_european_lv_day_matches_opendss_minute_by_minute(feeders_dir: Path) -> None:
+    ref, network = _scenario(feeders_dir, "european_lv_daily")
+    ours = run(network)
+    assert len(ours.steps) == len(ref) == 1440
+    _compare(ours, ref, skip=np.zeros(len(ref), dtype=bool))
+    rel = np.abs(ours.steps.losses_kw - ref.losses_kw) / ref.source_p_kw
+    assert rel.max() < POWER_RTOL
+    # 55 households, each on its own profile: the feeder's load swings through the day
+    assert ours.steps.source_p_kw.max() > 3 * ours.steps.source_p_kw.min()
 
 
 def test_interval_shapes_step_and_wrap() -> None:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+from rich.console import Console
+
 from feederos.errors import FeederosError
 from feederos.feeders import list_feeders, load_feeder
 from feederos.io.native import read_network
 from feederos.io.opendss import read_opendss
 from feederos.model import Network
 
-__all__ = ["LoadedNetwork", "open_network"]
+__all__ = ["LoadedNetwork", "open_network", "open_network_noting"]
 
 
 class LoadedNetwork:
@@ -38,3 +40,12 @@ def open_network(source: str) -> LoadedNetwork:
                 f"(built-ins: {', '.join(list_feeders())})"
             )
     return LoadedNetwork(network, [str(w.message) for w in caught])
+
+
+def open_network_noting(source: str, console: Console, err_console: Console) -> Network:
+    """:func:`open_network` behind a status line, its import notes printed as such."""
+    with console.status(f"reading {source}"):
+        loaded = open_network(source)
+    for note in loaded.notes:
+        err_console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+    return loaded.network

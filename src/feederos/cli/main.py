@@ -20,6 +20,7 @@ from rich.table import Table
 from feederos import __version__
 from feederos.cli._load import open_network
 from feederos.cli.solve import solve_command
+from feederos.cli.timeseries import timeseries_command
 from feederos.errors import FeederosError
 from feederos.feeders import ProfileName, generate_feeder
 from feederos.io.native import read_network, write_network
@@ -168,6 +169,7 @@ def generate(
 
 
 app.command("solve")(solve_command)
+app.command("timeseries")(timeseries_command)
 
 
 @app.command()

@@ -39,7 +39,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from feederos.cli._load import open_network
+from feederos.cli._load import open_network_noting
 from feederos.errors import FeederosError
 from feederos.powerflow.result import PowerFlowResult
 from feederos.powerflow.solve import Method
@@ -134,13 +134,10 @@ def solve_command(
     from feederos.powerflow import solve  # the solver stack loads only when it is used
 
     try:
-        with console.status(f"reading {feeder}"):
-            loaded = open_network(feeder)
-        for note in loaded.notes:
-            err_console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+        network = open_network_noting(feeder, console, err_console)
         t0 = time.perf_counter()
         with console.status("solving"):
-            result = solve(loaded.network, method=method, controls=controls)
+            result = solve(network, method=method, controls=controls)
         seconds = time.perf_counter() - t0
     except FeederosError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)

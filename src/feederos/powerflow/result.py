@@ -116,7 +116,7 @@ class _PdArrays:
         return cpt - 1 if self.block.kind == "transformers" and cpt > 1 else cpt
 
 
-def _shunt(block: PrimitiveBlock, node_bus: IntArray) -> npt.NDArray[np.bool_]:
+def shunt_elements(block: PrimitiveBlock, node_bus: IntArray) -> npt.NDArray[np.bool_]:
     """Capacitors and reactors connected to one bus only (OpenDSS's ``IsShunt``).
 
     OpenDSS calls such an element a shunt unless its ``bus2`` names another bus; its
@@ -137,7 +137,7 @@ def _pd_arrays(block: PrimitiveBlock, rating_a: FloatArray, v: ComplexArray,
     v_cond = node_voltages(v, block.conductors)
     i_a = np.einsum("mij,mj->mi", block.y_s, v_cond)
     return _PdArrays(block=block, rating_a=rating_a, i_a=i_a, s_va=v_cond * np.conj(i_a),
-                     shunt=_shunt(block, node_bus))
+                     shunt=shunt_elements(block, node_bus))
 
 
 @dataclass(frozen=True, eq=False)

@@ -34,7 +34,7 @@ from feederos.powerflow.methods.fixed_point import solve_fixed_point
 from feederos.powerflow.methods.newton import solve_newton
 from feederos.powerflow.result import PowerFlowResult, build_result
 
-__all__ = ["Method", "solve", "solve_voltages"]
+__all__ = ["Method", "control_tables", "solve", "solve_voltages"]
 
 ComplexArray = npt.NDArray[np.complex128]
 
@@ -132,7 +132,7 @@ def solve(
     v0 = initial.v if isinstance(initial, PowerFlowResult) else initial
     kw = {"method": method, "tolerance_pu": tolerance_pu, "max_iterations": max_iterations}
     net = compiled.network
-    regs, caps = _control_tables(compiled)
+    regs, caps = control_tables(compiled)
     if not controls or (regs.n == 0 and caps.n == 0):
         out, used = solve_voltages(compiled, initial=v0, **kw)  # type: ignore[arg-type]
         return _result(compiled, out, used, control_iterations=0, actions=(), regs=regs)
@@ -169,7 +169,7 @@ _TABLES: weakref.WeakKeyDictionary[CompiledNetwork, tuple[RegulatorTable, Capaci
 _TABLES = weakref.WeakKeyDictionary()
 
 
-def _control_tables(compiled: CompiledNetwork) -> tuple[RegulatorTable, CapacitorControlTable]:
+def control_tables(compiled: CompiledNetwork) -> tuple[RegulatorTable, CapacitorControlTable]:
     """The regulator and capacitor-control tables, built once per root network.
 
     Networks derived by :meth:`~CompiledNetwork.with_state` share their root's model and

@@ -5,7 +5,37 @@
 shapes.
 """
 
-from feederos.timeseries.profiles import shape_multipliers
+from feederos.timeseries.profiles import (
+    Battery,
+    BatteryMode,
+    ChargingPolicy,
+    TimeGrid,
+    assign_class_shapes,
+    assign_ev_shapes,
+    battery_schedule,
+    class_shape,
+    ev_charging_kw,
+    ev_sessions,
+    pv_shape,
+    read_load_shape,
+    shape_multipliers,
+)
 from feederos.timeseries.run import TimeSeriesResult, run
 
-__all__ = ["TimeSeriesResult", "run", "shape_multipliers"]
+__all__ = [
+    "Battery",
+    "BatteryMode",
+    "ChargingPolicy",
+    "TimeGrid",
+    "TimeSeriesResult",
+    "assign_class_shapes",
+    "assign_ev_shapes",
+    "battery_schedule",
+    "class_shape",
+    "ev_charging_kw",
+    "ev_sessions",
+    "pv_shape",
+    "read_load_shape",
+    "run",
+    "shape_multipliers",
+]

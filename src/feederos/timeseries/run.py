@@ -38,6 +38,7 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from feederos.errors import NetworkValidationError
@@ -47,10 +48,21 @@ from feederos.model.validation import Problem
 from feederos.powerflow import solve
 from feederos.powerflow.compiled import CompiledNetwork, compile_network
 from feederos.powerflow.injections.loads import LoadSet
+from feederos.powerflow.methods.many import solve_fixed_point_many, totals_many
 from feederos.powerflow.result import PowerFlowResult
+from feederos.powerflow.solve import control_tables
+from feederos.powerflow.violations import AnsiRange, ansi_c84_1_limits
 from feederos.timeseries.profiles import shape_multipliers
 
-__all__ = ["TimeSeriesResult", "run"]
+__all__ = ["MAX_ITERATIONS", "TimeSeriesResult", "run"]
+
+FloatArray = npt.NDArray[np.float64]
+ComplexArray = npt.NDArray[np.complex128]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+MAX_ITERATIONS = 100
+"""Iterations a step may take before it is reported as not converged."""
 
 
 @dataclass(frozen=True)
@@ -66,12 +78,15 @@ class TimeSeriesResult:
         ``control_iterations``.
     taps
         Regulator tap positions after each step, one column per regulator.
+    capacitors
+        Capacitor steps in service after each step, one column per capacitor.
     final
         The last step's full power-flow result.
     """
 
     steps: pd.DataFrame
     taps: pd.DataFrame
+    capacitors: pd.DataFrame
     final: PowerFlowResult
 
     @property
@@ -79,6 +94,35 @@ class TimeSeriesResult:
         """Tap operations (steps moved) per regulator over the run, counting from the
         first step's solution."""
         return self.taps.diff().abs().sum().astype(int)
+
+    @property
+    def capacitor_changes(self) -> pd.Series:
+        """Capacitor step switchings per capacitor over the run, from the first step."""
+        return self.capacitors.diff().abs().sum().astype(int)
+
+    def summary(self) -> dict[str, float | int]:
+        """Totals of the run: energy and losses [kWh], voltage extremes [pu], hours with
+        some node outside ANSI C84.1 range A, tap and capacitor operations.
+
+        Each step stands for the interval ending at it (OpenDSS's convention), as long
+        as the spacing of the first two steps (1 h for a single step).
+        """
+        s = self.steps
+        step_h = float(s.hour.iloc[1] - s.hour.iloc[0]) if len(s) > 1 else 1.0
+        band = ansi_c84_1_limits(AnsiRange.A)
+        return {
+            "steps": len(s),
+            "step_h": step_h,
+            "energy_kwh": float(s.source_p_kw.sum() * step_h),
+            "losses_kwh": float(s.losses_kw.sum() * step_h),
+            "v_min_pu": float(s.v_min_pu.min()),
+            "v_max_pu": float(s.v_max_pu.max()),
+            "hours_below_range_a": float((s.v_min_pu < band.v_min_pu).sum() * step_h),
+            "hours_above_range_a": float((s.v_max_pu > band.v_max_pu).sum() * step_h),
+            "tap_operations": int(self.tap_changes.sum()),
+            "capacitor_operations": int(self.capacitor_changes.sum()),
+            "steps_not_converged": int((~s.converged).sum()),
+        }
 
 
 def _load_shapes(network: Network, mode: SolveMode) -> dict[str, str | None]:
@@ -102,7 +146,8 @@ def run(
     start_h: float = 0.0,
     mode: SolveMode | str | None = None,
     controls: bool = True,
-    tolerance_pu: float | None = None,
+    tolerance_pu: float = 1e-9,
+    chunk: int = 32,
 ) -> TimeSeriesResult:
     """Run a quasi-static time series (see the module docstring).
 
@@ -110,14 +155,20 @@ def run(
     ----------
     network
         The network, with its loads' shapes and ``settings`` (mode, number, step
-        size, tolerance) as imported from a ``.dss`` scenario.
-    steps, step_s, mode, tolerance_pu
-        Override ``settings.number``, ``settings.step_s``, ``settings.mode`` and
-        ``settings.tolerance_pu``.
+        size) as imported from a ``.dss`` scenario.
+    steps, step_s, mode
+        Override ``settings.number``, ``settings.step_s`` and ``settings.mode``.
     start_h
         Clock before the first step [h]; the first step solves at ``start_h + step``.
     controls
         Let regulators and capacitor controls act at each step.
+    tolerance_pu
+        Convergence tolerance of every step, as :func:`feederos.powerflow.solve`. Not
+        OpenDSS's ``tolerance`` (default 1e-4): its iterate stops up to ~1e-5 pu from
+        the solution, enough to move a regulator that sits on its band edge one hour
+        early or late.
+    chunk
+        Steps solved together as one block (memory grows with it).
 
     Raises
     ------
@@ -128,41 +179,123 @@ def run(
     settings = network.settings
     mode = SolveMode(mode) if mode is not None else settings.mode
     n_steps = int(steps if steps is not None else settings.number)
+    if n_steps < 1:
+        raise ValueError("a time series needs at least one step")
     step_h = float(step_s if step_s is not None else settings.step_s) / 3600.0
-    tol = float(tolerance_pu if tolerance_pu is not None else settings.tolerance_pu)
-    hours = start_h + step_h * np.arange(1, n_steps + 1)
+    hours: FloatArray = start_h + step_h * np.arange(1, n_steps + 1, dtype=np.float64)
     compiled = compile_network(network)
     mults = _step_multipliers(network, compiled, mode, hours)
+    scales = [m if m is not None and isinstance(s, LoadSet) else None
+              for s, m in zip(compiled.injections, mults, strict=True)]
+    if all(m is None for m in scales):  # nothing follows a shape: every step alike
+        scales = [np.ones((len(s.names), n_steps)) if isinstance(s, LoadSet) else None
+                  for s in compiled.injections]
+    has_controls = controls and any(t.n for t in control_tables(compiled))
+    stepper = _ControlledSteps if has_controls else _FreeSteps
+    return stepper(compiled, scales, hours, tolerance_pu, controls).run(chunk)
 
-    rows: list[dict[str, object]] = []
-    taps: list[dict[str, int]] = []
-    state: CompiledNetwork = compiled
-    last: PowerFlowResult | None = None
-    base = compiled.nodes.v_base_ln_v
-    has_base = np.isfinite(base) & (base > 0) & compiled.energized
-    for k, hour in enumerate(hours):
-        sets = tuple(
+
+class _Steps:
+    """Steps through the series a block at a time (:mod:`feederos.powerflow.methods.many`)."""
+
+    def __init__(self, compiled: CompiledNetwork, scales: list[FloatArray | None],
+                 hours: FloatArray, tolerance_pu: float, controls: bool) -> None:
+        self.root = compiled
+        self.scales = scales
+        self.hours = hours
+        self.tol = tolerance_pu
+        self.controls = controls
+        self.rows: list[dict[str, object]] = []
+        self.taps: list[dict[str, int]] = []
+        self.caps: list[dict[str, int]] = []
+
+    def block(self, state: CompiledNetwork, lo: int, hi: int,
+              initial: ComplexArray | None) -> tuple[ComplexArray, IntArray, BoolArray]:
+        """Voltages of steps ``lo … hi−1`` at the control ``state``, solved together."""
+        out = solve_fixed_point_many(
+            state.with_injections(self.root.injections),
+            [None if a is None else a[:, lo:hi] for a in self.scales],
+            tolerance_pu=self.tol, max_iterations=MAX_ITERATIONS, initial=initial)
+        return out.v, out.iterations, out.converged
+
+    def stepped(self, state: CompiledNetwork, k: int) -> CompiledNetwork:
+        """``state`` with the loads as they draw at step ``k``."""
+        return state.with_injections(tuple(
             dataclasses.replace(s, mult=s.mult * m[:, k])
             if m is not None and isinstance(s, LoadSet) else s
-            for s, m in zip(compiled.injections, mults, strict=True)
-        )
-        stepped = state.with_injections(sets)
-        result = solve(stepped, tolerance_pu=tol, controls=controls, initial=last)
-        v_pu = np.abs(result.v[has_base]) / base[has_base]
-        rows.append({
-            "hour": float(hour), "source_p_kw": result.source_p_kw,
-            "source_q_kvar": result.source_q_kvar, "losses_kw": result.total_losses_kw,
-            "losses_kvar": result.total_losses_kvar,
-            "v_min_pu": float(v_pu.min()) if v_pu.size else np.nan,
-            "v_max_pu": float(v_pu.max()) if v_pu.size else np.nan,
-            "converged": result.converged, "iterations": result.iterations,
-            "control_iterations": result.control_iterations,
-        })
-        taps.append(dict(result.regulator_taps))
-        state, last = result.compiled, result
-    if last is None:
-        raise ValueError("a time series needs at least one step")
-    return TimeSeriesResult(steps=pd.DataFrame(rows), taps=pd.DataFrame(taps), final=last)
+            for s, m in zip(self.root.injections, self.scales, strict=True)))
+
+    def record_controls(self, result: PowerFlowResult) -> None:
+        self.taps.append(dict(result.regulator_taps))
+        self.caps.append({name: sum(states)
+                          for name, states in result.capacitor_states.items()})
+
+    def result(self, final: PowerFlowResult) -> TimeSeriesResult:
+        return TimeSeriesResult(steps=pd.DataFrame(self.rows), taps=pd.DataFrame(self.taps),
+                                capacitors=pd.DataFrame(self.caps), final=final)
+
+    def run(self, chunk: int) -> TimeSeriesResult:
+        raise NotImplementedError
+
+
+class _FreeSteps(_Steps):
+    """No control acts: every step is one column of a block, taps stay as compiled."""
+
+    def run(self, chunk: int) -> TimeSeriesResult:
+        n = self.hours.size
+        v_last: ComplexArray | None = None
+        for lo in range(0, n, chunk):
+            hi = min(n, lo + chunk)
+            v, its, ok = self.block(self.root, lo, hi, v_last)
+            t = totals_many(self.root, v)
+            for j in range(hi - lo):
+                self.rows.append(_row(self.hours[lo + j], t.source_va[j], t.losses_va[j],
+                                      t.v_min_pu[j], t.v_max_pu[j], bool(ok[j]), int(its[j]),
+                                      0))
+            v_last = v[:, -1]
+        final = solve(self.stepped(self.root, n - 1), tolerance_pu=self.tol, controls=False,
+                      initial=v_last)
+        for _ in range(n):
+            self.record_controls(final)
+        return self.result(final)
+
+
+class _ControlledSteps(_Steps):
+    """Controls may act: each step is solved alone, with the static control loop, from
+    its block's solution at the control state the block started with — where nothing
+    acts that start is already converged, so the step costs one iteration."""
+
+    def run(self, chunk: int) -> TimeSeriesResult:
+        n = self.hours.size
+        state, last = self.root, None
+        for lo in range(0, n, chunk):
+            hi = min(n, lo + chunk)
+            v, _, _ = self.block(state, lo, hi, None if last is None else last.v)
+            for j in range(hi - lo):
+                k = lo + j
+                result = solve(self.stepped(state, k), tolerance_pu=self.tol,
+                               controls=self.controls, initial=v[:, j])
+                self.rows.append(_row(
+                    self.hours[k], complex(result.source_p_kw, result.source_q_kvar) * 1e3,
+                    complex(result.total_losses_kw, result.total_losses_kvar) * 1e3,
+                    result.v_min_pu, result.v_max_pu, result.converged, result.iterations,
+                    result.control_iterations))
+                self.record_controls(result)
+                state, last = result.compiled, result
+        assert last is not None
+        return self.result(last)
+
+
+def _row(hour: float, source_va: complex, losses_va: complex, v_min_pu: float,
+         v_max_pu: float, converged: bool, iterations: int,
+         control_iterations: int) -> dict[str, object]:
+    return {
+        "hour": float(hour), "source_p_kw": source_va.real / 1e3,
+        "source_q_kvar": source_va.imag / 1e3, "losses_kw": losses_va.real / 1e3,
+        "losses_kvar": losses_va.imag / 1e3, "v_min_pu": float(v_min_pu),
+        "v_max_pu": float(v_max_pu), "converged": converged, "iterations": iterations,
+        "control_iterations": control_iterations,
+    }
 
 
 def _step_multipliers(

@@ -214,6 +214,22 @@ class LoadSet:
                                       np.ascontiguousarray(v_cond, dtype=np.complex128))
         return out
 
+    def add_compensation_many(
+        self, out: ComplexArray, nominal: PrimitiveBlock, v: ComplexArray,
+        p_scale: FloatArray, q_scale: FloatArray,
+    ) -> None:
+        """Add the compensation currents of many solutions at once (batch solvers).
+
+        For each column ``c`` of the node voltages ``v`` ``(n, K)`` [V], adds into
+        ``out`` ``(n, K)`` [A] the current of ``nominal`` (this set's
+        :meth:`nominal_block`) minus the loads' true current, with each load's active
+        and reactive power scaled by ``p_scale[:, c]`` and ``q_scale[:, c]``
+        ``(m, K)`` — what ``dataclasses.replace(self, mult=self.mult·scale)`` draws.
+        """
+        _add_compensation_many(out, self.conductors, nominal.y_s, self._params, self.zip,
+                               self.incidence, np.ascontiguousarray(p_scale, dtype=np.float64),
+                               np.ascontiguousarray(q_scale, dtype=np.float64), v)
+
     @cached_property
     def _params(self) -> FloatArray:
         """Per-load constants of the kernels, one row per load (see ``_admittance``)."""
@@ -393,6 +409,46 @@ def _currents(
             for c in range(k):
                 out[i, c] += cur * inc[ph, c]
     return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _add_compensation_many(
+    out: ComplexArray, conductors: IntArray, y_s: ComplexArray, par: FloatArray,
+    zip_: FloatArray, inc: FloatArray, p_scale: FloatArray, q_scale: FloatArray,
+    v: ComplexArray,
+) -> None:  # pragma: no cover - compiled
+    """``out[node, c] += y_s v_cond − i_true`` for every load and column ``c`` of ``v``."""
+    m, k = conductors.shape
+    n_cols = v.shape[1]
+    n_ph = inc.shape[0]
+    row = np.empty(par.shape[1])
+    vc = np.empty(k, dtype=np.complex128)
+    cur = np.empty(k, dtype=np.complex128)
+    for i in range(m):
+        row[:] = par[i]
+        for c in range(n_cols):
+            row[2] = par[i, 2] * p_scale[i, c]
+            row[3] = par[i, 3] * q_scale[i, c]
+            for a in range(k):
+                node = conductors[i, a]
+                vc[a] = v[node, c] if node >= 0 else 0j
+                cur[a] = 0j
+            for ph in range(n_ph):
+                v_ph = 0j
+                for a in range(k):
+                    v_ph += inc[ph, a] * vc[a]
+                y, _ = _admittance(row, zip_[i], abs(v_ph))
+                i_ph = y * v_ph
+                for a in range(k):
+                    cur[a] += i_ph * inc[ph, a]
+            for a in range(k):
+                node = conductors[i, a]
+                if node < 0:
+                    continue
+                acc = -cur[a]
+                for b in range(k):
+                    acc += y_s[i, a, b] * vc[b]
+                out[node, c] += acc
 
 
 def load_injections(network: Network, nodes: NodeIndex) -> list[LoadSet]:

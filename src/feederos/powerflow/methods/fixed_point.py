@@ -18,6 +18,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from feederos.powerflow.compiled import CompiledNetwork
+from feederos.powerflow.methods.blas import single_threaded_blas
 from feederos.powerflow.methods.common import (
     MethodOutcome,
     compensation_currents,
@@ -113,6 +114,12 @@ def solve_fixed_point(
     Converged when the largest change of any node voltage in an iteration, in per unit
     of the node's base, is below ``tolerance_pu``.
     """
+    with single_threaded_blas():
+        return _iterate(compiled, tolerance_pu, max_iterations, initial, anderson_depth)
+
+
+def _iterate(compiled: CompiledNetwork, tolerance_pu: float, max_iterations: int,
+             initial: ComplexArray | None, anderson_depth: int) -> MethodOutcome:
     i_src = source_currents(compiled)
     lu = energized_factor(compiled)
     e = _live(compiled)

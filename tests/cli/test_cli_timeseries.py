@@ -1,0 +1,43 @@
+"""``feederos timeseries``: a scenario as written, its files, and its failures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from feederos.cli.main import app
+
+runner = CliRunner()
+
+
+def test_a_scenario_runs_as_written_and_writes_its_files(feeders_dir: Path,
+                                                           tmp_path: Path) -> None:
+    scenario = feeders_dir / "scenarios" / "european_lv_daily.dss"
+    result = runner.invoke(app, ["timeseries", str(scenario), "--steps", "30",
+                                 "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    steps = pd.read_csv(tmp_path / "steps.csv")
+    assert len(steps) == 30 and steps.converged.all()
+    ref = pd.read_csv(feeders_dir / "reference" / "qsts" / "european_lv_daily.csv").iloc[:30]
+    assert ((steps.source_p_kw - ref.source_p_kw).abs() / ref.source_p_kw).max() < 1e-3
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["steps"] == 30
+    assert summary["energy_kwh"] == steps.source_p_kw.sum() / 60
+
+
+def test_built_in_feeder_with_controls(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["timeseries", "ieee13", "--steps", "3", "--mode", "daily",
+                                 "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    taps = pd.read_csv(tmp_path / "taps.csv")
+    assert list(taps.columns) == ["step", "reg1", "reg2", "reg3"]
+    assert taps.iloc[-1].tolist()[1:] == [9, 6, 9]  # no shapes: the snapshot's taps
+
+
+def test_unreadable_feeder_exits_2() -> None:
+    result = runner.invoke(app, ["timeseries", "no/such/feeder.dss"])
+    assert result.exit_code == 2
+    assert "no such file" in result.output
