@@ -52,8 +52,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from feederos.powerflow.nodes import node_voltages, scatter
+from feederos.powerflow.nodes import node_voltages
 from feederos.powerflow.primitives.block import PrimitiveBlock
+from feederos.powerflow.totals import shunt_elements, totals_many
 from feederos.powerflow.violations import (
     VIOLATION_COLUMNS,
     AnsiRange,
@@ -114,22 +115,6 @@ class _PdArrays:
         # only the phases (``MaxTerminalOneIMag``). Every other PD kind has phases only.
         cpt = self.block.conductors_per_terminal
         return cpt - 1 if self.block.kind == "transformers" and cpt > 1 else cpt
-
-
-def shunt_elements(block: PrimitiveBlock, node_bus: IntArray) -> npt.NDArray[np.bool_]:
-    """Capacitors and reactors connected to one bus only (OpenDSS's ``IsShunt``).
-
-    OpenDSS calls such an element a shunt unless its ``bus2`` names another bus; its
-    ``Circuit.Losses`` leaves shunts out, so a capacitor's output is not a "loss".
-    """
-    m = block.n_elements
-    if block.kind not in ("capacitors", "reactors"):
-        return np.zeros(m, dtype=np.bool_)
-    cond = block.conductors
-    bus = np.where(cond >= 0, node_bus[np.maximum(cond, 0)], -1)
-    first = bus.max(axis=1, keepdims=True)  # one bus, or -1 if all grounded
-    shunt: npt.NDArray[np.bool_] = np.all((bus < 0) | (bus == first), axis=1)
-    return shunt
 
 
 def _pd_arrays(block: PrimitiveBlock, rating_a: FloatArray, v: ComplexArray,
@@ -423,26 +408,6 @@ def _concat(parts: Sequence[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[columns]
 
 
-def _source_power_va(compiled: CompiledNetwork, v: ComplexArray,
-                     pd_parts: Sequence[_PdArrays]) -> complex:
-    """Power all sources deliver, from the network side of their nodes [VA].
-
-    By Kirchhoff's current law a source delivers at each of its nodes the current all
-    other elements draw there. This is used rather than the source's own Norton form
-    ``Y·(V − E)``: a stiff source has a large ``Y`` (IEEE 8500: ~1000 S), so a voltage
-    error of 1e-9 pu would already move its current by ~0.1 A.
-    """
-    n = compiled.nodes.n_nodes
-    i_drawn = np.zeros(n, dtype=np.complex128)
-    for p in pd_parts:
-        i_drawn += scatter(n, p.block.conductors, p.i_a)
-    for inj in compiled.injections:
-        i_drawn += scatter(n, inj.conductors, inj.currents(node_voltages(v, inj.conductors)))
-    src_nodes = np.unique(compiled.source_block.conductors)
-    src_nodes = src_nodes[src_nodes >= 0]
-    return complex((v[src_nodes] * np.conj(i_drawn[src_nodes])).sum())
-
-
 def build_result(
     compiled: CompiledNetwork,
     v: ComplexArray,
@@ -481,8 +446,8 @@ def build_result(
         raise ValueError(f"v has shape {v.shape}, expected ({compiled.nodes.n_nodes},)")
     pd_parts = tuple(_pd_arrays(b, r, v, compiled.nodes.bus)
                      for b, r in zip(compiled.pd_blocks, compiled.pd_rating_a, strict=True))
-    losses_va = complex(sum((p.s_va[~p.shunt].sum() for p in pd_parts), start=0j))
-    source_va = _source_power_va(compiled, v, pd_parts)
+    totals = totals_many(compiled, v[:, None])
+    losses_va, source_va = complex(totals.losses_va[0]), complex(totals.source_va[0])
     return PowerFlowResult(
         compiled=compiled,
         v=v,

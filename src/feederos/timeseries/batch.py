@@ -36,7 +36,8 @@ from feederos.model import Network
 from feederos.powerflow.compiled import CompiledNetwork, compile_network
 from feederos.powerflow.injections.loads import LoadSet
 from feederos.powerflow.methods.fixed_point import energized_factor, no_load_voltages
-from feederos.powerflow.methods.many import solve_fixed_point_many, totals_many
+from feederos.powerflow.methods.many import solve_fixed_point_many
+from feederos.powerflow.totals import totals_many
 
 __all__ = ["BatchResult", "load_scales", "solve_batch"]
 

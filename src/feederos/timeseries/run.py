@@ -48,9 +48,10 @@ from feederos.model.validation import Problem
 from feederos.powerflow import solve
 from feederos.powerflow.compiled import CompiledNetwork, compile_network
 from feederos.powerflow.injections.loads import LoadSet
-from feederos.powerflow.methods.many import solve_fixed_point_many, totals_many
+from feederos.powerflow.methods.many import solve_fixed_point_many
 from feederos.powerflow.result import PowerFlowResult
 from feederos.powerflow.solve import control_tables
+from feederos.powerflow.totals import totals_many
 from feederos.powerflow.violations import AnsiRange, ansi_c84_1_limits
 from feederos.timeseries.profiles import shape_multipliers
 

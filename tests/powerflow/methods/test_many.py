@@ -16,7 +16,8 @@ from feederos.powerflow import compile_network, solve
 from feederos.powerflow.compiled import CompiledNetwork
 from feederos.powerflow.injections.loads import LoadSet
 from feederos.powerflow.methods.lu import LuFactors, UpdatedFactors
-from feederos.powerflow.methods.many import solve_fixed_point_many, totals_many
+from feederos.powerflow.methods.many import solve_fixed_point_many
+from feederos.powerflow.totals import totals_many
 
 EQUAL_PU = 1e-8
 
