@@ -25,6 +25,7 @@ run: install
 	$(BIN)/feederos validate ieee123
 	$(BIN)/feederos generate --profile suburban --buses 2000 --seed 7 out/suburban-2000.json
 	$(BIN)/feederos info out/suburban-2000.json
+	$(BIN)/feederos hosting-capacity ieee123 --out out/hosting-capacity --top 10
 
 lint: install
 	$(BIN)/ruff check src tests bench tools
@@ -38,6 +39,7 @@ bench: install bench-install
 	$(BIN)/python bench/generate.py
 	$(BIN)/python bench/powerflow.py
 	$(BENCH_BIN)/python -m bench.timeseries
+	$(BIN)/python -m bench.hosting_capacity
 
 bench-install: $(BENCH_STAMP)
 

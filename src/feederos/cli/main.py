@@ -19,6 +19,7 @@ from rich.table import Table
 
 from feederos import __version__
 from feederos.cli._load import open_network
+from feederos.cli.hosting_capacity import hosting_capacity_command
 from feederos.cli.solve import solve_command
 from feederos.cli.timeseries import timeseries_command
 from feederos.errors import FeederosError
@@ -170,6 +171,7 @@ def generate(
 
 app.command("solve")(solve_command)
 app.command("timeseries")(timeseries_command)
+app.command("hosting-capacity")(hosting_capacity_command)
 
 
 @app.command()

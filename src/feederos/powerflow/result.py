@@ -54,7 +54,7 @@ import pandas as pd
 
 from feederos.powerflow.nodes import node_voltages
 from feederos.powerflow.primitives.block import PrimitiveBlock
-from feederos.powerflow.totals import shunt_elements, totals_many
+from feederos.powerflow.totals import rated_conductors, shunt_elements, totals_many
 from feederos.powerflow.violations import (
     VIOLATION_COLUMNS,
     AnsiRange,
@@ -111,10 +111,7 @@ class _PdArrays:
 
     @property
     def n_phase_conductors(self) -> int:
-        # A transformer terminal has its phases plus a neutral conductor; OpenDSS rates
-        # only the phases (``MaxTerminalOneIMag``). Every other PD kind has phases only.
-        cpt = self.block.conductors_per_terminal
-        return cpt - 1 if self.block.kind == "transformers" and cpt > 1 else cpt
+        return rated_conductors(self.block)
 
 
 def _pd_arrays(block: PrimitiveBlock, rating_a: FloatArray, v: ComplexArray,

@@ -34,7 +34,7 @@ from feederos.powerflow.compiled import CompiledNetwork
 from feederos.powerflow.nodes import node_voltages
 from feederos.powerflow.primitives.block import PrimitiveBlock
 
-__all__ = ["ManyTotals", "shunt_elements", "totals_many"]
+__all__ = ["ManyTotals", "max_current_many", "rated_conductors", "shunt_elements", "totals_many"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -56,6 +56,54 @@ def shunt_elements(block: PrimitiveBlock, node_bus: IntArray) -> npt.NDArray[np.
     first = bus.max(axis=1, keepdims=True)  # one bus, or -1 if all grounded
     shunt: npt.NDArray[np.bool_] = np.all((bus < 0) | (bus == first), axis=1)
     return shunt
+
+
+def rated_conductors(block: PrimitiveBlock) -> int:
+    """How many of terminal 1's conductors a thermal rating applies to.
+
+    A transformer terminal has its phases plus a neutral conductor; OpenDSS rates only
+    the phases (``MaxTerminalOneIMag``). Every other PD kind has phases only.
+    """
+    cpt = block.conductors_per_terminal
+    return cpt - 1 if block.kind == "transformers" and cpt > 1 else cpt
+
+
+def max_current_many(block: PrimitiveBlock, v: ComplexArray) -> FloatArray:
+    """Largest terminal-1 phase current of each element of ``block`` for each column of
+    ``v`` ``(n, K)``, shape ``(m, K)`` [A] (OpenDSS ``MaxTerminalOneIMag``; what a
+    thermal rating is compared with).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from feederos.feeders import load_feeder
+    >>> from feederos.powerflow import solve
+    >>> r = solve(load_feeder("ieee13"))
+    >>> i = np.concatenate([max_current_many(b, r.v[:, None]) for b in r.compiled.pd_blocks])
+    >>> bool(np.allclose(i[:, 0], r.loading.i_max_a))
+    True
+    """
+    out = np.zeros((block.n_elements, v.shape[1]))
+    _max_current(block.y_s, block.conductors, rated_conductors(block), np.ascontiguousarray(v),
+                 out)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _max_current(y_s: ComplexArray, conductors: IntArray, n_rated: int, v: ComplexArray,
+                 out: FloatArray) -> None:  # pragma: no cover - compiled
+    m, k = conductors.shape
+    for e in range(m):
+        for a in range(n_rated):
+            for c in range(v.shape[1]):
+                i = 0j
+                for b in range(k):
+                    node = conductors[e, b]
+                    if node >= 0:
+                        i += y_s[e, a, b] * v[node, c]
+                mag = abs(i)
+                if mag > out[e, c]:
+                    out[e, c] = mag
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Analyses on solved feeders: hosting capacity (and, to come, reliability, risk, cost)."""
