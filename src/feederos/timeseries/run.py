@@ -10,8 +10,13 @@ What OpenDSS's yearly and daily modes do, step ``k = 1 … steps`` at hour
 - the snapshot solves with the static control loop (:func:`feederos.powerflow.solve`),
   starting from the previous step's voltages, regulator taps and capacitor states;
 - the network is compiled and ``y`` factorised once: a step changes only the load
-  multipliers (:meth:`~feederos.powerflow.CompiledNetwork.with_injections`) and the
-  control state (``with_state``, a low-rank update of the factors).
+  multipliers and the control state (a numeric refactorisation of the factors);
+- where the network's injections are all loads, the whole series runs in compiled code
+  (:mod:`feederos.timeseries.stepping`, :mod:`feederos.powerflow.controlled`) and only
+  the last step is solved again by :func:`~feederos.powerflow.solve` for
+  :attr:`TimeSeriesResult.final`; other networks step with
+  :func:`~feederos.powerflow.solve` (:meth:`~feederos.powerflow.CompiledNetwork.with_injections`,
+  ``with_state``).
 
 Not yet: generator/PV/storage shapes, shapes with their own reactive multipliers
 (refused), capacitor-control timers carried from one step to the next (each step's
@@ -47,6 +52,7 @@ from feederos.model.settings import SolveMode
 from feederos.model.validation import Problem
 from feederos.powerflow import solve
 from feederos.powerflow.compiled import CompiledNetwork, compile_network
+from feederos.powerflow.controlled import SOLVED, ZERO_PIVOT, ControlledNetwork
 from feederos.powerflow.injections.loads import LoadSet
 from feederos.powerflow.methods.many import solve_fixed_point_many
 from feederos.powerflow.result import PowerFlowResult
@@ -54,6 +60,16 @@ from feederos.powerflow.solve import control_tables
 from feederos.powerflow.totals import totals_many
 from feederos.powerflow.violations import AnsiRange, ansi_c84_1_limits
 from feederos.timeseries.profiles import shape_multipliers
+from feederos.timeseries.stepping import (
+    ACTED,
+    HAS_LAST,
+    NEXT,
+    SeriesOutput,
+    SeriesProgress,
+    run_series,
+    series_output,
+    series_progress,
+)
 
 __all__ = ["MAX_ITERATIONS", "TimeSeriesResult", "run"]
 
@@ -192,7 +208,9 @@ def run(
         scales = [np.ones((len(s.names), n_steps)) if isinstance(s, LoadSet) else None
                   for s in compiled.injections]
     has_controls = controls and any(t.n for t in control_tables(compiled))
-    stepper = _ControlledSteps if has_controls else _FreeSteps
+    stepper: type[_Steps] = _FreeSteps
+    if has_controls:
+        stepper = _CompiledSteps if ControlledNetwork.supports(compiled) else _ControlledSteps
     return stepper(compiled, scales, hours, tolerance_pu, controls).run(chunk)
 
 
@@ -285,7 +303,8 @@ class _ControlledSteps(_Steps):
                 k = lo + j
                 start = v[:, j] if v is not None else (None if last is None else last.v)
                 result = solve(self.stepped(state, k), tolerance_pu=self.tol,
-                               controls=self.controls, initial=start)
+                               max_iterations=MAX_ITERATIONS, controls=self.controls,
+                               initial=start)
                 acted += result.control_iterations > 1
                 self.rows.append(_row(
                     self.hours[k], complex(result.source_p_kw, result.source_q_kvar) * 1e3,
@@ -297,6 +316,96 @@ class _ControlledSteps(_Steps):
             use_blocks = 4 * acted <= hi - lo
         assert last is not None
         return self.result(last)
+
+
+class _CompiledSteps(_Steps):
+    """:class:`_ControlledSteps` in compiled code
+    (:func:`~feederos.timeseries.stepping.run_series`).
+
+    A step whose fixed point does not converge is solved here with
+    :func:`~feederos.powerflow.solve` (which goes on with Newton-Raphson) and the series
+    resumes after it; a zero pivot in a refactorisation hands the whole series to
+    :class:`_ControlledSteps`. The last step is solved again with
+    :func:`~feederos.powerflow.solve` from the state and voltages it started from, for
+    the full result.
+    """
+
+    def run(self, chunk: int) -> TimeSeriesResult:
+        n = self.hours.size
+        net = ControlledNetwork(self.root)
+        state = net.state()
+        scales = np.ascontiguousarray(np.concatenate(
+            [m if m is not None else np.ones((len(s.names), n))
+             for s, m in zip(self.root.injections, self.scales, strict=True)]))
+        progress = series_progress(net, state, n, chunk)
+        out = series_output(net, n)
+        limit = self.root.network.settings.max_control_iterations
+        final: PowerFlowResult | None = None
+        while True:
+            status = run_series(net.arrays, state, scales, progress, out, chunk, self.tol,
+                                MAX_ITERATIONS, limit)
+            if status == SOLVED:
+                break
+            if status == ZERO_PIVOT:
+                return _ControlledSteps(self.root, self.scales, self.hours, self.tol,
+                                        self.controls).run(chunk)
+            k = int(progress.counters[NEXT])
+            result = self._solve_begun(net, progress, k)
+            _record(out, k, net, result)
+            net.set_state(state, result.compiled.tap_pu, result.compiled.capacitor_states)
+            progress.v_last[:] = result.v
+            progress.counters[HAS_LAST] = 1
+            progress.counters[ACTED] += result.control_iterations > 1
+            progress.counters[NEXT] = k + 1
+            final = result if k == n - 1 else None
+        if final is None:
+            final = self._solve_begun(net, progress, n - 1)
+        return self._frames(net, out, final)
+
+    def _solve_begun(self, net: ControlledNetwork, progress: SeriesProgress,
+                     k: int) -> PowerFlowResult:
+        """Step ``k`` solved by :func:`~feederos.powerflow.solve` from the state and
+        voltages the series began it with."""
+        state = self.root.with_state(
+            tap_pu=net.tap_pu(progress.step_tap_pu),
+            capacitor_states=net.capacitor_states(progress.step_cap_states))
+        return solve(self.stepped(state, k), tolerance_pu=self.tol,
+                     max_iterations=MAX_ITERATIONS, controls=self.controls,
+                     initial=progress.v_start.copy())
+
+    def _frames(self, net: ControlledNetwork, out: SeriesOutput,
+                final: PowerFlowResult) -> TimeSeriesResult:
+        n = self.hours.size
+        steps = pd.DataFrame({
+            "hour": self.hours.astype(np.float64),
+            "source_p_kw": out.source_va.real / 1e3, "source_q_kvar": out.source_va.imag / 1e3,
+            "losses_kw": out.losses_va.real / 1e3, "losses_kvar": out.losses_va.imag / 1e3,
+            "v_min_pu": out.v_min_pu, "v_max_pu": out.v_max_pu,
+            "converged": out.converged, "iterations": out.iterations,
+            "control_iterations": out.control_iterations,
+        })
+        taps = pd.DataFrame(out.taps, columns=list(net.regs.names)) if net.regs.n else (
+            pd.DataFrame(index=pd.RangeIndex(n)))
+        banks = {name: c for c, name in enumerate(net.banks)}
+        caps = pd.DataFrame({
+            name: out.steps_in[:, banks[name]] if name in banks
+            else np.full(n, sum(states), dtype=np.int64)
+            for name, states in self.root.capacitor_states.items()
+        }, index=pd.RangeIndex(n))
+        return TimeSeriesResult(steps=steps, taps=taps, capacitors=caps, final=final)
+
+
+def _record(out: SeriesOutput, k: int, net: ControlledNetwork, result: PowerFlowResult) -> None:
+    """Step ``k`` of ``out`` from a result of :func:`~feederos.powerflow.solve`."""
+    out.source_va[k] = complex(result.source_p_kw, result.source_q_kvar) * 1e3
+    out.losses_va[k] = complex(result.total_losses_kw, result.total_losses_kvar) * 1e3
+    out.v_min_pu[k] = result.v_min_pu
+    out.v_max_pu[k] = result.v_max_pu
+    out.converged[k] = result.converged
+    out.iterations[k] = result.iterations
+    out.control_iterations[k] = result.control_iterations
+    out.taps[k] = [result.regulator_taps[name] for name in net.regs.names]
+    out.steps_in[k] = [sum(result.capacitor_states[name]) for name in net.banks]
 
 
 def _row(hour: float, source_va: complex, losses_va: complex, v_min_pu: float,

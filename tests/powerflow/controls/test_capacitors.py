@@ -25,6 +25,7 @@ from feederos.powerflow.controls.capacitors import (
     OPEN,
     PHASE_AVG,
     PHASE_MAX,
+    CapacitorArrays,
     _example_table,
     last_step_in_service,
 )
@@ -209,3 +210,9 @@ def test_steps_go_in_and_out_from_the_last_one():
     assert switch_capacitor((0,), OPEN) == ((0,), False)
     assert switch_capacitor((1,), NONE) == ((1,), False)
     assert last_step_in_service(np.array([[1, 0, 1], [0, 0, 0], [1, 1, 0]])).tolist() == [3, 0, 2]
+
+
+def test_the_kernels_arrays_are_the_tables_numeric_columns():
+    columns = {f.name for f in dataclasses.fields(CapacitorControlTable)} - {
+        "names", "capacitors", "monitored", "ct_terminal"}
+    assert set(CapacitorArrays._fields) == columns

@@ -21,6 +21,7 @@ from feederos.powerflow.controls import (
 from feederos.powerflow.controls.regulators import (
     PT_MAX,
     PT_MIN,
+    RegulatorArrays,
     _example_table,
     neutral_tap_change,
 )
@@ -206,3 +207,8 @@ def test_tap_numbers_and_neutral():
     assert tap_number(1.0 + 9 * step + 1e-12, 0.9, 1.1, step) == 9
     assert neutral_tap_change(1.0 + 3 * step, step) == pytest.approx(-3 * step)
     assert neutral_tap_change(1.0, step) == 0.0
+
+
+def test_the_kernels_arrays_are_the_tables_numeric_columns():
+    columns = {f.name for f in dataclasses.fields(RegulatorTable)} - {"names", "transformers"}
+    assert set(RegulatorArrays._fields) == columns

@@ -4,9 +4,10 @@ A control watches one terminal of an element (usually a line just upstream of th
 bank) and switches its capacitor by one step towards *on* or *off*: on current, voltage,
 kvar, time of day or power factor, with an optional voltage override. This module
 holds the compiled settings (:class:`CapacitorControlTable`), the pure decision of one
-sample (:func:`capacitor_sample`) and the step arithmetic of one switching action
-(:func:`switch_capacitor`); the queue, delays, arming and dead time live in
-:mod:`feederos.powerflow.controls.static`.
+sample (:func:`capacitor_sample`, a compiled kernel, :func:`sample_capacitors`, on the
+table's arrays, :class:`CapacitorArrays`) and the step arithmetic of one switching
+action (:func:`switch_capacitor`, :func:`switch_step`); the queue, delays, arming and
+dead time live in :mod:`feederos.powerflow.controls.static`.
 
 The decisions follow OpenDSS ``CapControl.pas`` (``Sample``, ``GetControlVoltage``,
 ``GetControlCurrent``, ``DoPendingAction``) and ``Capacitor.pas`` (``AddStep``,
@@ -29,8 +30,11 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
+from numba import njit
 
 from feederos.errors import PowerFlowError
 from feederos.model import Connection, Network, Terminal
@@ -42,7 +46,7 @@ from feederos.powerflow.controls._types import (
     IntArray,
     TerminalKey,
 )
-from feederos.powerflow.nodes import GROUND, NodeIndex, node_voltages
+from feederos.powerflow.nodes import GROUND, NodeIndex
 
 __all__ = [
     "CLOSE",
@@ -53,12 +57,15 @@ __all__ = [
     "PHASE_AVG",
     "PHASE_MAX",
     "PHASE_MIN",
+    "CapacitorArrays",
     "CapacitorControlTable",
     "CapacitorSample",
     "capacitor_control_table",
     "capacitor_sample",
     "last_step_in_service",
+    "sample_capacitors",
     "switch_capacitor",
+    "switch_step",
 ]
 
 NONE = 0
@@ -91,6 +98,34 @@ _CLASS_COLLECTIONS = {
     "capacitor": ("capacitors",),
     "reactor": ("reactors",),
 }
+
+
+class CapacitorArrays(NamedTuple):
+    """The numeric columns of a :class:`CapacitorControlTable`, as the compiled kernels
+    take them (same names, units and meaning)."""
+
+    mode: IntArray
+    conductors: IntArray
+    monitored_phases: IntArray
+    on_value: FloatArray
+    off_value: FloatArray
+    pf_on: FloatArray
+    pf_off: FloatArray
+    pt_ratio: FloatArray
+    ct_ratio: FloatArray
+    pt_phase: IntArray
+    ct_phase: IntArray
+    delay_on_s: FloatArray
+    delay_off_s: FloatArray
+    dead_time_s: FloatArray
+    v_min_v: FloatArray
+    v_max_v: FloatArray
+    voltage_override: BoolArray
+    n_steps: IntArray
+    cap_phases: IntArray
+    cap_delta: BoolArray
+    total_kvar_kvar: FloatArray
+    pct_min_kvar: FloatArray
 
 
 @dataclass(frozen=True, eq=False)
@@ -165,6 +200,12 @@ class CapacitorControlTable:
     def n(self) -> int:
         """Number of controls."""
         return len(self.names)
+
+    @cached_property
+    def arrays(self) -> CapacitorArrays:
+        """The numeric columns as :class:`CapacitorArrays` (contiguous, for the kernels)."""
+        return CapacitorArrays(*(np.ascontiguousarray(getattr(self, f))
+                                 for f in CapacitorArrays._fields))
 
 
 @dataclass(frozen=True, eq=False)
@@ -288,41 +329,6 @@ def capacitor_control_table(network: Network, nodes: NodeIndex) -> CapacitorCont
     )
 
 
-def _phase_reduce(mag: FloatArray, n_span: IntArray, code: IntArray, fixed: FloatArray
-                  ) -> FloatArray:
-    """Avg/max/min of ``mag[:, :n_span]`` by ``code``, else the ``fixed`` reading."""
-    span = np.arange(mag.shape[1])[None, :] < n_span[:, None]
-    count = np.maximum(n_span, 1)
-    avg = np.where(span, mag, 0.0).sum(axis=1) / count
-    big = np.where(span, mag, -np.inf).max(axis=1, initial=-np.inf)
-    small = np.where(span, mag, np.inf).min(axis=1, initial=np.inf)
-    return np.select([code == PHASE_AVG, code == PHASE_MAX, code == PHASE_MIN],
-                     [avg, big, small], fixed)
-
-
-def _control_voltage(table: CapacitorControlTable, v_cond: ComplexArray) -> FloatArray:
-    """Sensed voltage on the PT secondary (OpenDSS ``GetControlVoltage``) [V]."""
-    n = table.n
-    width = v_cond.shape[1]
-    p = np.clip(table.pt_phase, 1, width) - 1
-    nxt = np.where(p + 1 >= table.cap_phases, 0, p + 1)  # NextDeltaPhase wraps on the bank
-    v_p = v_cond[np.arange(n), p]
-    v_next = v_cond[np.arange(n), np.minimum(nxt, width - 1)]
-    fixed = np.abs(np.where(table.cap_delta, v_p - v_next, v_p))
-    span = np.minimum(table.monitored_phases, width)
-    return _phase_reduce(np.abs(v_cond), span, table.pt_phase, fixed) / table.pt_ratio
-
-
-def _control_current(table: CapacitorControlTable, i_ct: ComplexArray) -> FloatArray:
-    """Sensed current on the CT secondary (OpenDSS ``GetControlCurrent``) [A]."""
-    n = table.n
-    width = i_ct.shape[1]
-    p = np.clip(table.ct_phase, 1, width) - 1
-    fixed = np.abs(i_ct[np.arange(n), p])
-    span = np.minimum(table.cap_phases, width)
-    return _phase_reduce(np.abs(i_ct), span, table.ct_phase, fixed) / table.ct_ratio
-
-
 def capacitor_sample(
     table: CapacitorControlTable,
     states: IntArray,
@@ -367,61 +373,131 @@ def capacitor_sample(
     if n == 0:
         return CapacitorSample(np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.bool_),
                                np.zeros(0, np.bool_))
-    v_cond = node_voltages(v, table.conductors)
-    width = v_cond.shape[1]
-    i_term = np.zeros(v_cond.shape, dtype=np.complex128)
-    i_term[:, : min(width, i_terminal.shape[1])] = i_terminal[:, :width]
-    last = last_step_in_service(states)
-    closed = last > 0
-    available = table.n_steps - last
+    out = sample_capacitors(
+        table.arrays, np.ascontiguousarray(np.atleast_2d(states), dtype=np.int64),
+        np.ascontiguousarray(v, dtype=np.complex128),
+        np.ascontiguousarray(i_terminal, dtype=np.complex128).reshape(n, -1),
+        np.ascontiguousarray(i_ct, dtype=np.complex128).reshape(n, -1), float(time_h))
+    return CapacitorSample(*out)
 
-    v_sensed = _control_voltage(table, v_cond)
-    s_va = np.sum(v_cond * np.conj(i_term), axis=1)
-    q_kvar = s_va.imag * 0.001
-    s_abs = np.abs(s_va)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        pf = np.where(s_abs != 0.0, np.abs(s_va.real) / s_abs, 1.0)
-    pf = np.where(s_va.imag < 0.0, 2.0 - pf, pf)
-    i_sensed = _control_current(table, np.asarray(i_ct, dtype=np.complex128).reshape(n, -1))
-    hour = np.full(n, time_h)
 
-    mode = table.mode
-    on, off = table.on_value, table.off_value
-    measured = np.select([mode == _CURRENT, mode == _VOLTAGE, mode == _KVAR, mode == _TIME],
-                         [i_sensed, v_sensed, q_kvar, hour], pf)
-    x = measured
-    off_next_day = off <= on
-    in_on_window = np.where(off_next_day, (x >= on) & (x < 24.0), (x >= on) & (x < off))
-    pf_room_open = q_kvar > table.total_kvar_kvar * table.pct_min_kvar * 0.01
-    pf_room_more = q_kvar > table.total_kvar_kvar / table.n_steps * 0.5
-    # (turn on when open, turn off when closed, one step more when closed)
-    want_on = np.select([mode == _VOLTAGE, mode == _TIME, mode == _PF],
-                        [x < on, in_on_window, (x < table.pf_on) & pf_room_open], x > on)
-    want_off = np.select(
-        [mode == _VOLTAGE, mode == _TIME, mode == _PF],
-        [x > off, np.where(off_next_day, (x >= off) & (x < on), (x >= off) | (x < on)),
-         x > table.pf_off],
-        x < off)
-    want_more = np.select([mode == _VOLTAGE, mode == _TIME, mode == _PF],
-                          [x < on, in_on_window, (x < table.pf_on) & pf_room_more], x > on)
-    idle_closed = np.where(mode == _VOLTAGE, NONE, KEEP)
-    pending = np.where(
-        closed,
-        np.where(want_off, OPEN,
-                 np.where(available > 0, np.where(want_more, CLOSE, idle_closed), NONE)),
-        np.where(want_on, CLOSE, NONE),
-    )
-    override_on = ~closed & (v_sensed < table.v_min_v)
-    override_off = closed & (v_sensed > table.v_max_v)
-    override = table.voltage_override & (mode != _VOLTAGE) & (override_on | override_off)
-    pending = np.where(override, np.where(closed, OPEN, CLOSE), pending)
-    measured = np.where(override, v_sensed, measured)
-    return CapacitorSample(
-        measured=measured.astype(np.float64),
-        pending=pending.astype(np.int64),
-        should_switch=((pending == OPEN) | (pending == CLOSE)).astype(np.bool_),
-        override=override.astype(np.bool_),
-    )
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _phase_reduce(mag: FloatArray, n_span: int, code: int,
+                  fixed: float) -> float:  # pragma: no cover - compiled
+    """Avg/max/min of ``mag[:n_span]`` by ``code``, else the ``fixed`` reading."""
+    total, big, small = 0.0, -np.inf, np.inf
+    for a in range(n_span):
+        total += mag[a]
+        big = max(big, mag[a])
+        small = min(small, mag[a])
+    if code == PHASE_AVG:
+        return total / max(n_span, 1)
+    if code == PHASE_MAX:
+        return big
+    if code == PHASE_MIN:
+        return small
+    return fixed
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def sample_capacitors(
+    t: CapacitorArrays, states: IntArray, v: ComplexArray, i_terminal: ComplexArray,
+    i_ct: ComplexArray, time_h: float,
+) -> tuple[FloatArray, IntArray, BoolArray, BoolArray]:  # pragma: no cover - compiled
+    """:func:`capacitor_sample`'s arithmetic: the fields of :class:`CapacitorSample`, in
+    order.
+
+    Per control: the sensed voltage (``GetControlVoltage``: the PT phase, line-to-line
+    against the next phase of a delta bank, or the avg/max/min over the monitored
+    element's phases), current (``GetControlCurrent``), kvar and power factor of the
+    monitored terminal, then the on/off decision of its mode and the voltage override.
+    """
+    n, width = t.conductors.shape
+    measured = np.zeros(n)
+    pending = np.zeros(n, dtype=np.int64)
+    should_switch = np.zeros(n, dtype=np.bool_)
+    override = np.zeros(n, dtype=np.bool_)
+    vc = np.zeros(width, dtype=np.complex128)
+    mag = np.zeros(max(width, i_ct.shape[1]))
+    for k in range(n):
+        for a in range(width):
+            node = t.conductors[k, a]
+            vc[a] = v[node] if node >= 0 else 0j
+        last = _last_step(states[k])
+        closed = last > 0
+        available = t.n_steps[k] - last
+
+        p = min(max(t.pt_phase[k], 1), width) - 1
+        nxt = 0 if p + 1 >= t.cap_phases[k] else p + 1  # NextDeltaPhase wraps on the bank
+        v_p = vc[p]
+        fixed = abs(v_p - vc[min(nxt, width - 1)]) if t.cap_delta[k] else abs(v_p)
+        for a in range(width):
+            mag[a] = abs(vc[a])
+        v_sensed = _phase_reduce(mag, min(t.monitored_phases[k], width), t.pt_phase[k],
+                                 fixed) / t.pt_ratio[k]
+
+        s_va = 0j
+        for a in range(min(width, i_terminal.shape[1])):
+            s_va += vc[a] * i_terminal[k, a].conjugate()
+        q_kvar = s_va.imag * 0.001
+        s_abs = abs(s_va)
+        pf = abs(s_va.real) / s_abs if s_abs != 0.0 else 1.0
+        if s_va.imag < 0.0:
+            pf = 2.0 - pf
+
+        w_ct = i_ct.shape[1]
+        for a in range(w_ct):
+            mag[a] = abs(i_ct[k, a])
+        i_fixed = mag[min(max(t.ct_phase[k], 1), w_ct) - 1]
+        i_sensed = _phase_reduce(mag, min(t.cap_phases[k], w_ct), t.ct_phase[k],
+                                 i_fixed) / t.ct_ratio[k]
+
+        mode = t.mode[k]
+        on, off = t.on_value[k], t.off_value[k]
+        if mode == _CURRENT:
+            x = i_sensed
+        elif mode == _VOLTAGE:
+            x = v_sensed
+        elif mode == _KVAR:
+            x = q_kvar
+        elif mode == _TIME:
+            x = time_h
+        else:
+            x = pf
+        off_next_day = off <= on
+        in_on_window = (x >= on) and ((x < 24.0) if off_next_day else (x < off))
+        # turn on when open, turn off when closed, one step more when closed
+        if mode == _VOLTAGE:
+            want_on, want_off, want_more = x < on, x > off, x < on
+        elif mode == _TIME:
+            want_on = want_more = in_on_window
+            want_off = ((x >= off) and (x < on)) if off_next_day else ((x >= off) or (x < on))
+        elif mode == _PF:
+            want_on = x < t.pf_on[k] and q_kvar > (t.total_kvar_kvar[k] * t.pct_min_kvar[k]
+                                                    * 0.01)
+            want_more = x < t.pf_on[k] and q_kvar > t.total_kvar_kvar[k] / t.n_steps[k] * 0.5
+            want_off = x > t.pf_off[k]
+        else:
+            want_on, want_off, want_more = x > on, x < off, x > on
+        if closed:
+            if want_off:
+                action = OPEN
+            elif available > 0:
+                action = CLOSE if want_more else (NONE if mode == _VOLTAGE else KEEP)
+            else:
+                action = NONE
+        else:
+            action = CLOSE if want_on else NONE
+        overridden = t.voltage_override[k] and mode != _VOLTAGE and (
+            (not closed and v_sensed < t.v_min_v[k]) or (closed and v_sensed > t.v_max_v[k]))
+        if overridden:
+            action = OPEN if closed else CLOSE
+            x = v_sensed
+        measured[k] = x
+        pending[k] = action
+        should_switch[k] = action in (OPEN, CLOSE)
+        override[k] = overridden
+    return measured, pending, should_switch, override
 
 
 def last_step_in_service(states: IntArray) -> IntArray:
@@ -429,34 +505,52 @@ def last_step_in_service(states: IntArray) -> IntArray:
 
     OpenDSS ``FindLastStepInService``: a bank is *closed* when this is above zero.
     """
-    states = np.atleast_2d(np.asarray(states))
-    if states.shape[1] == 0:
-        return np.zeros(states.shape[0], dtype=np.int64)
-    on = states == 1
-    idx = states.shape[1] - np.argmax(on[:, ::-1], axis=1)
-    return np.where(on.any(axis=1), idx, 0).astype(np.int64)
+    rows = np.atleast_2d(np.asarray(states, dtype=np.int64))
+    return np.array([_last_step(np.ascontiguousarray(r)) for r in rows], dtype=np.int64)
+
+
+@njit(cache=True, nogil=True)
+def _last_step(states: IntArray) -> int:  # pragma: no cover - compiled
+    """:func:`last_step_in_service` of one bank."""
+    for a in range(states.size - 1, -1, -1):
+        if states[a] == 1:
+            return a + 1
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def switch_step(
+    states: IntArray, n_steps: int, action: int
+) -> tuple[int, bool]:  # pragma: no cover - compiled
+    """One switching action on a bank's step states ``states[:n_steps]``, in place
+    (OpenDSS ``DoPendingAction``).
+
+    :data:`OPEN` takes out the last step in service, :data:`CLOSE` puts in the step
+    after it; anything else changes nothing. Returns the step toggled (0-based, −1 for
+    none) and whether this opened a single-step bank (which starts the dead time;
+    OpenDSS does not start it for multi-step banks).
+    """
+    last = _last_step(states[:n_steps])
+    if action == OPEN and last > 0:
+        states[last - 1] = 0
+        return last - 1, n_steps == 1
+    if action == CLOSE and last < n_steps:
+        states[last] = 1
+        return last, False
+    return -1, False
 
 
 def switch_capacitor(states: tuple[int, ...], action: int) -> tuple[tuple[int, ...], bool]:
-    """Step states after one switching action (OpenDSS ``DoPendingAction``).
-
-    :data:`OPEN` takes out the last step in service (a single-step bank opens),
-    :data:`CLOSE` puts in the step after it; anything else changes nothing.
+    """Step states after one switching action (:func:`switch_step` on a tuple).
 
     Returns
     -------
     tuple
-        The new states and whether this opened a single-step bank (which starts the
-        dead time; OpenDSS does not start it for multi-step banks).
+        The new states and whether this opened a single-step bank.
     """
-    out = list(states)
-    last = int(last_step_in_service(np.array([states]))[0])
-    if action == OPEN and last > 0:
-        out[last - 1] = 0
-        return tuple(out), len(states) == 1
-    if action == CLOSE and last < len(states):
-        out[last] = 1
-    return tuple(out), False
+    out = np.array(states, dtype=np.int64)
+    _, opened = switch_step(out, out.size, action)
+    return tuple(int(x) for x in out), bool(opened)
 
 
 def _example_table() -> CapacitorControlTable:

@@ -5,8 +5,9 @@ A regulator senses one phase of a transformer winding through a potential transf
 current transformer (CT), and asks for a tap change when the result leaves the band
 ``v_set_v ± band_v / 2`` (all on the 120 V PT secondary). This module holds the
 compiled settings (:class:`RegulatorTable`) and the pure decision of one sample
-(:func:`regulator_sample`); the queue, delays and arming live in
-:mod:`feederos.powerflow.controls.static`.
+(:func:`regulator_sample`, a compiled kernel, :func:`sample_regulators`, on the table's
+arrays, :class:`RegulatorArrays`, which :mod:`feederos.powerflow.controlled` calls
+too); the queue, delays and arming live in :mod:`feederos.powerflow.controls.static`.
 
 The arithmetic follows OpenDSS ``RegControl.pas`` (``Sample``, ``GetControlVoltage``,
 ``AtLeastOneTap``) step for step, because the tap a regulator ends on is a rounding
@@ -38,8 +39,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
+from numba import njit
 
 from feederos.errors import PowerFlowError, TopologyError
 from feederos.model import Connection, Network
@@ -51,17 +55,19 @@ from feederos.powerflow.controls._types import (
     IntArray,
     TerminalKey,
 )
-from feederos.powerflow.nodes import GROUND, NodeIndex, node_voltages
+from feederos.powerflow.nodes import GROUND, NodeIndex
 
 __all__ = [
     "PT_MAX",
     "PT_MIN",
+    "RegulatorArrays",
     "RegulatorSample",
     "RegulatorTable",
     "at_least_one_tap",
     "neutral_tap_change",
     "regulator_sample",
     "regulator_table",
+    "sample_regulators",
     "tap_number",
 ]
 
@@ -78,6 +84,45 @@ _PT_CODE = {
     TapChangerPhase.MIN: PT_MIN,
 }
 _EPSILON = 1e-12  # OpenDSS DSSGlobals.EPSILON, used for "tap is at neutral"
+
+
+class RegulatorArrays(NamedTuple):
+    """The numeric columns of a :class:`RegulatorTable`, as the compiled kernels take
+    them (same names, units and meaning)."""
+
+    winding: IntArray
+    tap_winding: IntArray
+    n_phases: IntArray
+    conductors: IntArray
+    is_delta: BoolArray
+    delta_direction: IntArray
+    v_base_v: FloatArray
+    uses_bus: BoolArray
+    bus_nodes: IntArray
+    pt_ratio: FloatArray
+    remote_pt_ratio: FloatArray
+    ct_primary_a: FloatArray
+    v_set_v: FloatArray
+    band_v: FloatArray
+    ldc_r_v: FloatArray
+    ldc_x_v: FloatArray
+    delay_s: FloatArray
+    tap_delay_s: FloatArray
+    max_tap_change: IntArray
+    pt_phase: IntArray
+    v_limit_v: FloatArray
+    inverse_time: BoolArray
+    reversible: BoolArray
+    rev_v_set_v: FloatArray
+    rev_band_v: FloatArray
+    rev_ldc_r_v: FloatArray
+    rev_ldc_x_v: FloatArray
+    rev_threshold_w: FloatArray
+    rev_delay_s: FloatArray
+    rev_neutral: BoolArray
+    min_tap_pu: FloatArray
+    max_tap_pu: FloatArray
+    tap_step_pu: FloatArray
 
 
 @dataclass(frozen=True, eq=False)
@@ -178,6 +223,12 @@ class RegulatorTable:
     def terminal(self, k: int) -> TerminalKey:
         """The transformer terminal whose currents regulator ``k`` needs."""
         return TerminalKey("transformers", self.transformers[k], int(self.winding[k]))
+
+    @cached_property
+    def arrays(self) -> RegulatorArrays:
+        """The numeric columns as :class:`RegulatorArrays` (contiguous, for the kernels)."""
+        return RegulatorArrays(*(np.ascontiguousarray(getattr(self, f))
+                                 for f in RegulatorArrays._fields))
 
 
 @dataclass(frozen=True, eq=False)
@@ -341,30 +392,6 @@ def regulator_table(network: Network, nodes: NodeIndex) -> RegulatorTable:
     )
 
 
-def _winding_voltages(table: RegulatorTable, v_cond: ComplexArray) -> ComplexArray:
-    """Voltage across each phase of the sensed winding, ``(n, 3)`` [V].
-
-    OpenDSS ``TTransfObj.GetWindingVoltages``: wye phase minus the winding's neutral
-    conductor; delta phase minus the ``RotatePhases`` neighbour (which for one- and
-    two-phase units may point past the winding and then reads ground).
-    """
-    n = table.n
-    rows = np.arange(n)[:, None]
-    phase = np.arange(1, 4)[None, :]
-    neutral = v_cond[np.arange(n), table.n_phases]
-    wye = v_cond[:, :3] - neutral[:, None]
-    nxt = phase + table.delta_direction[:, None]
-    many = (table.n_phases > 2)[:, None]
-    nxt = np.where(many & (nxt > table.n_phases[:, None]), 1, nxt)
-    nxt = np.where(many & (nxt < 1), table.n_phases[:, None], nxt)
-    nxt = np.where(~many & (nxt < 1), 3, nxt)
-    inside = nxt <= table.n_phases[:, None] + 1
-    other = np.where(inside, v_cond[rows, np.minimum(nxt, v_cond.shape[1]) - 1], 0.0)
-    delta = v_cond[:, :3] - other
-    out: ComplexArray = np.where(table.is_delta[:, None], delta, wye).astype(np.complex128)
-    return out
-
-
 def regulator_sample(
     table: RegulatorTable,
     tap_pu: FloatArray,
@@ -414,72 +441,125 @@ def regulator_sample(
         empty = np.zeros(0)
         return RegulatorSample(empty, np.zeros(0, np.int64), np.zeros(0, np.bool_), empty,
                                np.zeros(0, np.bool_), empty, empty)
-    rows = np.arange(n)
-    v_cond = node_voltages(v, table.conductors)
-    i_pad = np.zeros(v_cond.shape, dtype=np.complex128)
-    i_pad[:, : i_winding.shape[1]] = i_winding[:, : v_cond.shape[1]]
-    winding_v = _winding_voltages(table, v_cond)
-
-    # A remote bus is sensed as one phase: node 1, or node 1 minus node 2 for delta.
-    v_bus = node_voltages(v, table.bus_nodes)
-    nxt = 1 + table.delta_direction
-    bus_delta = np.where(nxt == 2, v_bus[:, 1], 0.0)
-    bus_v = np.where(table.is_delta, v_bus[:, 0] - bus_delta, v_bus[:, 0])
-    sensed = np.where(table.uses_bus[:, None],
-                      np.pad(bus_v[:, None], ((0, 0), (0, 2))), winding_v)
-    n_sensed = np.where(table.uses_bus, 1, table.n_phases)
-    pt = np.where(table.uses_bus, table.remote_pt_ratio, table.pt_ratio)
-
-    mag = np.abs(sensed)
-    valid = np.arange(3)[None, :] < n_sensed[:, None]
-    phase_max = np.argmax(np.where(valid, mag, -np.inf), axis=1)
-    phase_min = np.argmin(np.where(valid, mag, np.inf), axis=1)
-    fixed = np.where(table.uses_bus, 0, np.maximum(table.pt_phase, 1) - 1)
-    cp = np.where(table.pt_phase == PT_MAX, phase_max,
-                  np.where(table.pt_phase == PT_MIN, phase_min, fixed))
-    v_control = sensed[rows, cp] / pt
-
-    active_limit = table.v_limit_v > 0
-    v_local = np.where(table.uses_bus, np.abs(winding_v[:, 0] / table.pt_ratio),
-                       np.abs(v_control))
-
-    ldc = ~table.uses_bus & ((table.ldc_r_v != 0) | (table.ldc_x_v != 0))
-    z = np.where(in_reverse, table.rev_ldc_r_v + 1j * table.rev_ldc_x_v,
-                 table.ldc_r_v + 1j * table.ldc_x_v)
-    i_ldc = i_pad[rows, cp] / table.ct_primary_a
-    v_control = np.where(ldc, v_control + z * i_ldc, v_control)
-
-    v_actual = np.abs(v_control)
-    v_actual = np.where(in_reverse, v_actual / tap_pu, v_actual)
-    v_reg = np.where(in_reverse, table.rev_v_set_v, table.v_set_v)
-    band = np.where(in_reverse, table.rev_band_v, table.band_v)
-    over_limit = active_limit & (v_local > table.v_limit_v)
-    needs = (np.abs(v_reg - v_actual) > band / 2.0) | over_limit
-    boost_v = np.where(over_limit, table.v_limit_v - v_local, v_reg - v_actual)
-    boost_pu = boost_v * table.pt_ratio / table.v_base_v
-    step = table.tap_step_pu
-    pending = np.round(boost_pu / step) * step  # half-to-even, as Pascal's Round
-    flip = (table.tap_winding != table.winding) | in_reverse
-    pending = np.where(flip, -pending, pending)
-    can_move = np.where(pending > 0, tap_pu < table.max_tap_pu, tap_pu > table.min_tap_pu)
-
-    with np.errstate(divide="ignore"):  # only read where out of band, never 0 there
-        shorter = table.delay_s / np.minimum(
-            10.0, 2.0 * np.abs(table.v_set_v - v_actual) / table.band_v)
-    delay = np.where(table.inverse_time, shorter, table.delay_s)
-    forward = -np.real(np.sum(v_cond * np.conj(i_pad), axis=1))
-    return RegulatorSample(
-        v_control_v=v_actual.astype(np.float64),
-        controlled_phase=(cp + 1).astype(np.int64),
-        needs_change=needs.astype(np.bool_),
-        pending_tap_pu=np.where(needs, pending, 0.0).astype(np.float64),
-        can_move=can_move.astype(np.bool_),
-        delay_s=delay.astype(np.float64),
-        forward_power_w=forward.astype(np.float64),
-    )
+    out = sample_regulators(table.arrays, np.ascontiguousarray(tap_pu, dtype=np.float64),
+                            np.ascontiguousarray(v, dtype=np.complex128),
+                            np.ascontiguousarray(i_winding, dtype=np.complex128),
+                            np.ascontiguousarray(in_reverse, dtype=np.bool_))
+    return RegulatorSample(*out)
 
 
-def at_least_one_tap(pending_pu: float, step_pu: float, max_tap_change: int) -> tuple[float, int]:
+@njit(cache=True, nogil=True, error_model="numpy")
+def sample_regulators(
+    t: RegulatorArrays, tap_pu: FloatArray, v: ComplexArray, i_winding: ComplexArray,
+    in_reverse: BoolArray,
+) -> tuple[FloatArray, IntArray, BoolArray, FloatArray, BoolArray, FloatArray,
+           FloatArray]:  # pragma: no cover - compiled
+    """:func:`regulator_sample`'s arithmetic: the fields of :class:`RegulatorSample`, in
+    order.
+
+    Per regulator, as OpenDSS ``Sample``/``GetControlVoltage`` do it: the winding's phase
+    voltages (``TTransfObj.GetWindingVoltages``: wye phase minus the winding's neutral
+    conductor; delta phase minus the ``RotatePhases`` neighbour, which for one- and
+    two-phase units may point past the winding and then reads ground), or the remote
+    bus's, on the PT phase; the LDC drop; the band test; the boost rounded half-to-even
+    to whole steps (``np.rint``, as Pascal's ``Round``).
+    """
+    n = t.winding.size
+    c = t.conductors.shape[1]
+    v_control_v = np.zeros(n)
+    controlled_phase = np.zeros(n, dtype=np.int64)
+    needs_change = np.zeros(n, dtype=np.bool_)
+    pending_tap_pu = np.zeros(n)
+    can_move = np.zeros(n, dtype=np.bool_)
+    delay_s = np.zeros(n)
+    forward_power_w = np.zeros(n)
+    vc = np.zeros(c, dtype=np.complex128)
+    ic = np.zeros(c, dtype=np.complex128)
+    winding_v = np.zeros(3, dtype=np.complex128)
+    sensed = np.zeros(3, dtype=np.complex128)
+    for k in range(n):
+        for a in range(c):
+            node = t.conductors[k, a]
+            vc[a] = v[node] if node >= 0 else 0j
+            ic[a] = i_winding[k, a] if a < i_winding.shape[1] else 0j
+        n_ph = t.n_phases[k]
+        many = n_ph > 2
+        for ph in range(3):
+            if t.is_delta[k]:
+                nxt = ph + 1 + t.delta_direction[k]
+                if many and nxt > n_ph:
+                    nxt = 1
+                if many and nxt < 1:
+                    nxt = n_ph
+                if not many and nxt < 1:
+                    nxt = 3
+                other = vc[min(nxt, c) - 1] if nxt <= n_ph + 1 else 0j
+                winding_v[ph] = vc[ph] - other
+            else:
+                winding_v[ph] = vc[ph] - vc[n_ph]
+        # A remote bus is sensed as one phase: node 1, or node 1 minus node 2 for delta.
+        if t.uses_bus[k]:
+            b0, b1 = t.bus_nodes[k, 0], t.bus_nodes[k, 1]
+            v_bus = v[b0] if b0 >= 0 else 0j
+            if t.is_delta[k] and 1 + t.delta_direction[k] == 2:
+                v_bus = v_bus - (v[b1] if b1 >= 0 else 0j)
+            sensed[0], sensed[1], sensed[2] = v_bus, 0j, 0j
+            n_sensed = 1
+            pt = t.remote_pt_ratio[k]
+        else:
+            sensed[:] = winding_v
+            n_sensed = n_ph
+            pt = t.pt_ratio[k]
+        cp = 0 if t.uses_bus[k] else max(t.pt_phase[k], 1) - 1
+        if t.pt_phase[k] == PT_MAX or t.pt_phase[k] == PT_MIN:
+            cp = 0  # the first phase of the highest (lowest) magnitude
+            highest = t.pt_phase[k] == PT_MAX
+            for ph in range(1, min(n_sensed, 3)):
+                mag, best = abs(sensed[ph]), abs(sensed[cp])
+                if (mag > best) if highest else (mag < best):
+                    cp = ph
+        v_control = sensed[cp] / pt
+        v_local = abs(winding_v[0] / t.pt_ratio[k]) if t.uses_bus[k] else abs(v_control)
+        reverse = in_reverse[k]
+        if not t.uses_bus[k] and (t.ldc_r_v[k] != 0 or t.ldc_x_v[k] != 0):
+            z = (complex(t.rev_ldc_r_v[k], t.rev_ldc_x_v[k]) if reverse
+                 else complex(t.ldc_r_v[k], t.ldc_x_v[k]))
+            v_control = v_control + z * (ic[cp] / t.ct_primary_a[k])
+        v_actual = abs(v_control)
+        if reverse:
+            v_actual = v_actual / tap_pu[k]
+        v_reg = t.rev_v_set_v[k] if reverse else t.v_set_v[k]
+        band = t.rev_band_v[k] if reverse else t.band_v[k]
+        over_limit = t.v_limit_v[k] > 0 and v_local > t.v_limit_v[k]
+        needs = abs(v_reg - v_actual) > band / 2.0 or over_limit
+        boost_v = t.v_limit_v[k] - v_local if over_limit else v_reg - v_actual
+        boost_pu = boost_v * t.pt_ratio[k] / t.v_base_v[k]
+        step = t.tap_step_pu[k]
+        pending = np.rint(boost_pu / step) * step
+        if t.tap_winding[k] != t.winding[k] or reverse:
+            pending = -pending
+        if t.inverse_time[k]:
+            delay_s[k] = t.delay_s[k] / min(10.0, 2.0 * abs(t.v_set_v[k] - v_actual)
+                                            / t.band_v[k])
+        else:
+            delay_s[k] = t.delay_s[k]
+        v_control_v[k] = v_actual
+        controlled_phase[k] = cp + 1
+        needs_change[k] = needs
+        pending_tap_pu[k] = pending if needs else 0.0
+        can_move[k] = tap_pu[k] < t.max_tap_pu[k] if pending > 0 else tap_pu[k] > t.min_tap_pu[k]
+        power = 0j
+        for a in range(c):
+            power += vc[a] * ic[a].conjugate()
+        forward_power_w[k] = -power.real
+    return (v_control_v, controlled_phase, needs_change, pending_tap_pu, can_move, delay_s,
+            forward_power_w)
+
+
+@njit(cache=True, nogil=True)
+def at_least_one_tap(
+    pending_pu: float, step_pu: float, max_tap_change: int
+) -> tuple[float, int]:  # pragma: no cover - compiled
     """Tap change one STATIC-mode action makes (OpenDSS ``AtLeastOneTap``).
 
     Moves 70 % of the pending change, at least one step and at most
@@ -495,14 +575,15 @@ def at_least_one_tap(pending_pu: float, step_pu: float, max_tap_change: int) -> 
     return (n * step_pu, n) if pending_pu > 0.0 else (-n * step_pu, -n)
 
 
-def neutral_tap_change(tap_pu: float, step_pu: float) -> float:
+@njit(cache=True, nogil=True)
+def neutral_tap_change(tap_pu: float, step_pu: float) -> float:  # pragma: no cover - compiled
     """Change that brings a tap back to neutral (1.0) in whole steps [pu].
 
     Used by a reversible regulator with ``revNeutral`` in reverse mode.
     """
     if abs(tap_pu - 1.0) <= _EPSILON:
         return 0.0
-    return float(round((1.0 - tap_pu) / step_pu) * step_pu)
+    return float(np.rint((1.0 - tap_pu) / step_pu) * step_pu)
 
 
 def tap_number(tap_pu: float, min_tap_pu: float, max_tap_pu: float, step_pu: float) -> int:

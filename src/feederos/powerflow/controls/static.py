@@ -46,6 +46,12 @@ What the loop does (OpenDSS ``TSolutionObj.SolveSnap``, ``DoControlActions`` and
    warns "Max Control Iterations Exceeded"). The network's
    ``settings.max_control_iterations`` is OpenDSS's ``maxcontroliter``.
 
+The memory, the queue and every decision on them (arming, pushing, deleting, executing
+the nearest actions) are compiled kernels on arrays (:class:`LoopMemory`,
+:func:`arm_regulators`, :func:`arm_capacitors`, :func:`execute_nearest`):
+:func:`run_static_controls` calls them around its Python callback, and
+:mod:`feederos.powerflow.controlled` runs the same loop with no Python at all.
+
 The queue is not cleared between iterations, and a regulator action in STATIC mode
 moves ``trunc(0.7·pending/step)`` taps (at least 1, at most ``max_tap_change``) at
 once. Not modelled: regulator cogeneration mode and ``LDC_Z``; capacitor ``VBus``
@@ -69,25 +75,34 @@ Examples
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
+from numba import njit
 
 from feederos.errors import PowerFlowError
 from feederos.model import Network
-from feederos.powerflow.controls._types import ComplexArray, FloatArray, TerminalKey
+from feederos.powerflow.controls._types import (
+    BoolArray,
+    ComplexArray,
+    FloatArray,
+    IntArray,
+    TerminalKey,
+)
 from feederos.powerflow.controls.capacitors import (
     CLOSE,
     KEEP,
     NONE,
     OPEN,
+    CapacitorArrays,
     CapacitorControlTable,
     capacitor_sample,
-    switch_capacitor,
+    switch_step,
 )
 from feederos.powerflow.controls.regulators import (
+    RegulatorArrays,
     RegulatorTable,
     at_least_one_tap,
     neutral_tap_change,
@@ -99,8 +114,14 @@ __all__ = [
     "ControlAction",
     "ControlOutcome",
     "ControlState",
+    "LoopMemory",
     "SolveOutput",
+    "arm_capacitors",
+    "arm_regulators",
+    "execute_nearest",
     "initial_control_state",
+    "loop_memory",
+    "reset_loop",
     "run_static_controls",
     "terminal_currents_from_blocks",
 ]
@@ -232,52 +253,242 @@ def terminal_currents_from_blocks(
     return currents
 
 
-@dataclass
-class _Entry:
-    time_s: float
-    handle: int
-    owner: str  # "tap", "reverse" or "cap"
-    index: int
+QUEUED_TAP, QUEUED_REVERSE, QUEUED_CAPACITOR = 0, 1, 2
+"""Owners of a queue entry: a regulator's tap change, its reverse-power switch, and a
+capacitor control's switching."""
 
 
-@dataclass
-class _Queue:
-    """OpenDSS ``TControlQueue``: sorted by time; a push goes before equal times."""
+class LoopMemory(NamedTuple):
+    """What each control remembers between samples (OpenDSS object fields) and the
+    control queue (OpenDSS ``TControlQueue``: sorted by time, a push going before equal
+    times), as arrays the compiled kernels update in place.
 
-    entries: list[_Entry] = field(default_factory=list)
-    last_handle: int = 0
-
-    def push(self, time_s: float, owner: str, index: int) -> int:
-        self.last_handle += 1
-        pos = next((i for i, e in enumerate(self.entries) if time_s <= e.time_s),
-                   len(self.entries))
-        self.entries.insert(pos, _Entry(time_s, self.last_handle, owner, index))
-        return self.last_handle
-
-    def delete(self, handle: int) -> None:
-        self.entries = [e for e in self.entries if e.handle != handle]
-
-    def pop_nearest(self) -> list[_Entry]:
-        t = self.entries[0].time_s
-        batch = [e for e in self.entries if e.time_s <= t]
-        self.entries = [e for e in self.entries if e.time_s > t]
-        return batch
-
-
-@dataclass
-class _Memory:
-    """What each control remembers between samples (OpenDSS object fields)."""
+    Made by :func:`loop_memory`, cleared for a snapshot by :func:`reset_loop`.
+    ``queue_size`` is ``[entries, last handle given]``.
+    """
 
     reg_pending: FloatArray
-    reg_armed: list[bool]
-    reg_handle: list[int]
-    in_reverse: np.ndarray
-    reverse_pending: list[bool]
-    reverse_handle: list[int]
-    cap_pending: list[int]
-    cap_armed: list[bool]
-    cap_handle: list[int]
-    last_open_s: list[float]
+    reg_armed: BoolArray
+    reg_handle: IntArray
+    in_reverse: BoolArray
+    reverse_pending: BoolArray
+    reverse_handle: IntArray
+    cap_pending: IntArray
+    cap_armed: BoolArray
+    cap_handle: IntArray
+    last_open_s: FloatArray
+    queue_time_s: FloatArray
+    queue_handle: IntArray
+    queue_owner: IntArray
+    queue_index: IntArray
+    queue_size: IntArray
+
+
+def loop_memory(n_regulators: int, n_capacitors: int) -> LoopMemory:
+    """Memory for ``n_regulators`` and ``n_capacitors`` controls (each holds at most a
+    tap and a reverse entry, or one switching entry, in the queue)."""
+    n, m = n_regulators, n_capacitors
+    q = 2 * n + m
+    return LoopMemory(np.zeros(n), np.zeros(n, np.bool_), np.zeros(n, np.int64),
+                      np.zeros(n, np.bool_), np.zeros(n, np.bool_), np.zeros(n, np.int64),
+                      np.zeros(m, np.int64), np.zeros(m, np.bool_), np.zeros(m, np.int64),
+                      np.zeros(m), np.zeros(q), np.zeros(q, np.int64), np.zeros(q, np.int64),
+                      np.zeros(q, np.int64), np.zeros(2, np.int64))
+
+
+@njit(cache=True, nogil=True)
+def reset_loop(mem: LoopMemory, dead_time_s: FloatArray,
+               time_s: float) -> None:  # pragma: no cover - compiled
+    """Fresh memory and an empty queue for a snapshot at ``time_s`` [s] (each bank
+    counts as opened its dead time ago)."""
+    mem.reg_pending[:] = 0.0
+    mem.reg_armed[:] = False
+    mem.reg_handle[:] = 0
+    mem.in_reverse[:] = False
+    mem.reverse_pending[:] = False
+    mem.reverse_handle[:] = 0
+    mem.cap_pending[:] = NONE
+    mem.cap_armed[:] = False
+    mem.cap_handle[:] = 0
+    for k in range(dead_time_s.size):
+        mem.last_open_s[k] = time_s - dead_time_s[k]
+    mem.queue_size[:] = 0
+
+
+@njit(cache=True, nogil=True)
+def _push(mem: LoopMemory, time_s: float, owner: int,
+          index: int) -> int:  # pragma: no cover - compiled
+    n = mem.queue_size[0]
+    mem.queue_size[1] += 1
+    pos = n
+    for e in range(n):
+        if time_s <= mem.queue_time_s[e]:
+            pos = e
+            break
+    for e in range(n, pos, -1):
+        mem.queue_time_s[e] = mem.queue_time_s[e - 1]
+        mem.queue_handle[e] = mem.queue_handle[e - 1]
+        mem.queue_owner[e] = mem.queue_owner[e - 1]
+        mem.queue_index[e] = mem.queue_index[e - 1]
+    mem.queue_time_s[pos] = time_s
+    mem.queue_handle[pos] = mem.queue_size[1]
+    mem.queue_owner[pos] = owner
+    mem.queue_index[pos] = index
+    mem.queue_size[0] = n + 1
+    return int(mem.queue_size[1])
+
+
+@njit(cache=True, nogil=True)
+def _delete(mem: LoopMemory, handle: int) -> None:  # pragma: no cover - compiled
+    kept = 0
+    for e in range(mem.queue_size[0]):
+        if mem.queue_handle[e] == handle:
+            continue
+        mem.queue_time_s[kept] = mem.queue_time_s[e]
+        mem.queue_handle[kept] = mem.queue_handle[e]
+        mem.queue_owner[kept] = mem.queue_owner[e]
+        mem.queue_index[kept] = mem.queue_index[e]
+        kept += 1
+    mem.queue_size[0] = kept
+
+
+@njit(cache=True, nogil=True)
+def arm_regulators(
+    t: RegulatorArrays, tap_pu: FloatArray, needs_change: BoolArray, pending_tap_pu: FloatArray,
+    can_move: BoolArray, delay_s: FloatArray, forward_power_w: FloatArray, mem: LoopMemory,
+    now_s: float,
+) -> None:  # pragma: no cover - compiled
+    """Arm, refresh or disarm each regulator after a sample (step 2 of the module
+    docstring), from :func:`~feederos.powerflow.controls.regulators.regulator_sample`'s
+    fields and each regulator's present tap [pu]. Sequential by nature: handles and
+    insertion order."""
+    for k in range(t.winding.size):
+        if t.max_tap_change[k] == 0:
+            mem.reg_pending[k] = 0.0
+            continue
+        if t.reversible[k] and not t.uses_bus[k]:
+            fwd, thr = forward_power_w[k], t.rev_threshold_w[k]
+            leaving = fwd > thr if mem.in_reverse[k] else fwd < -thr
+            back = fwd <= thr if mem.in_reverse[k] else fwd >= -thr
+            if not mem.reverse_pending[k] and leaving:
+                mem.reverse_pending[k] = True
+                mem.reverse_handle[k] = _push(mem, now_s + t.rev_delay_s[k], QUEUED_REVERSE, k)
+            if mem.reverse_pending[k] and back:
+                mem.reverse_pending[k] = False
+                _delete(mem, mem.reverse_handle[k])
+            if mem.in_reverse[k] and t.rev_neutral[k]:
+                if not mem.reg_armed[k]:
+                    mem.reg_pending[k] = neutral_tap_change(tap_pu[k], t.tap_step_pu[k])
+                    if mem.reg_pending[k] != 0.0:
+                        mem.reg_handle[k] = _push(mem, now_s + t.tap_delay_s[k], QUEUED_TAP, k)
+                        mem.reg_armed[k] = True
+                continue
+        if needs_change[k]:
+            mem.reg_pending[k] = pending_tap_pu[k]
+            if mem.reg_pending[k] != 0.0 and not mem.reg_armed[k] and can_move[k]:
+                mem.reg_handle[k] = _push(mem, now_s + delay_s[k], QUEUED_TAP, k)
+                mem.reg_armed[k] = True
+        else:
+            mem.reg_pending[k] = 0.0
+            if mem.reg_armed[k]:
+                _delete(mem, mem.reg_handle[k])
+                mem.reg_armed[k] = False
+
+
+@njit(cache=True, nogil=True)
+def arm_capacitors(
+    t: CapacitorArrays, pending: IntArray, should_switch: BoolArray, mem: LoopMemory,
+    now_s: float,
+) -> None:  # pragma: no cover - compiled
+    """Arm or disarm each capacitor control after a sample, from
+    :func:`~feederos.powerflow.controls.capacitors.capacitor_sample`'s fields; a close
+    waits out the dead time since the bank last opened."""
+    for k in range(t.mode.size):
+        if pending[k] != KEEP:
+            mem.cap_pending[k] = pending[k]
+        if should_switch[k] and not mem.cap_armed[k]:
+            if mem.cap_pending[k] == CLOSE:
+                since_open = now_s - mem.last_open_s[k]
+                delay = t.delay_on_s[k]
+                if since_open < t.dead_time_s[k]:
+                    delay = max(delay, t.dead_time_s[k] + delay - since_open)
+            else:
+                delay = t.delay_off_s[k]
+            mem.cap_handle[k] = _push(mem, now_s + delay, QUEUED_CAPACITOR, k)
+            mem.cap_armed[k] = True
+        if mem.cap_armed[k] and mem.cap_pending[k] == NONE:
+            _delete(mem, mem.cap_handle[k])
+            mem.cap_armed[k] = False
+
+
+@njit(cache=True, nogil=True)
+def execute_nearest(
+    regs: RegulatorArrays, caps: CapacitorArrays, mem: LoopMemory, tap_pu: FloatArray,
+    reg_transformer: IntArray, cap_states: IntArray, cap_bank: IntArray, now_s: float,
+    log: FloatArray,
+) -> int:  # pragma: no cover - compiled
+    """Pop the actions at the nearest queue time and execute them in queue order
+    (step 3 of the module docstring), in place.
+
+    ``tap_pu[reg_transformer[k], w]`` is the tap of winding ``w`` of regulator ``k``'s
+    transformer [pu]; ``cap_states[cap_bank[k]]`` the step states of control ``k``'s
+    bank. Each action taken is a row of ``log``: ``(owner, control, queue time,
+    a, b, c)`` with ``(in reverse, 0, 0)`` for a reverse switch, ``(tap before, tap
+    after, steps)`` for a tap change, ``(action, step toggled or −1, 0)`` for a
+    capacitor. Returns the rows written.
+    """
+    n = mem.queue_size[0]
+    nearest = mem.queue_time_s[0]
+    count = 0
+    while count < n and mem.queue_time_s[count] <= nearest:
+        count += 1
+    owners = mem.queue_owner[:count].copy()
+    indices = mem.queue_index[:count].copy()
+    times = mem.queue_time_s[:count].copy()
+    for e in range(count, n):  # the rest move to the front
+        mem.queue_time_s[e - count] = mem.queue_time_s[e]
+        mem.queue_handle[e - count] = mem.queue_handle[e]
+        mem.queue_owner[e - count] = mem.queue_owner[e]
+        mem.queue_index[e - count] = mem.queue_index[e]
+    mem.queue_size[0] = n - count
+    rows = 0
+    for e in range(count):
+        k = indices[e]
+        if owners[e] == QUEUED_REVERSE:
+            if not mem.reverse_pending[k]:
+                continue
+            mem.in_reverse[k] = not mem.in_reverse[k]
+            mem.reverse_pending[k] = False
+            a, b, c = 1.0 if mem.in_reverse[k] else 0.0, 0.0, 0.0
+        elif owners[e] == QUEUED_TAP:
+            mem.reg_armed[k] = False
+            if mem.reg_pending[k] == 0.0:
+                continue
+            tr, w = reg_transformer[k], regs.tap_winding[k] - 1
+            before = tap_pu[tr, w]
+            change, steps = at_least_one_tap(mem.reg_pending[k], regs.tap_step_pu[k],
+                                             regs.max_tap_change[k])
+            tap_pu[tr, w] = min(max(before + change, regs.min_tap_pu[k]), regs.max_tap_pu[k])
+            mem.reg_pending[k] = 0.0
+            a, b, c = before, tap_pu[tr, w], float(steps)
+        else:
+            mem.cap_armed[k] = False
+            action = mem.cap_pending[k]
+            if action != OPEN and action != CLOSE:
+                continue
+            bank = cap_bank[k]
+            toggled, opened = switch_step(cap_states[bank], caps.n_steps[k], action)
+            if opened:
+                mem.last_open_s[k] = now_s
+            a, b, c = float(action), float(toggled), 0.0
+        log[rows, 0] = owners[e]
+        log[rows, 1] = k
+        log[rows, 2] = times[e]
+        log[rows, 3] = a
+        log[rows, 4] = b
+        log[rows, 5] = c
+        rows += 1
+    return rows
 
 
 def _gather(out: SolveOutput, keys: Sequence[TerminalKey], width: int) -> ComplexArray:
@@ -288,50 +499,84 @@ def _gather(out: SolveOutput, keys: Sequence[TerminalKey], width: int) -> Comple
     return rows
 
 
-def _sample_regulators(table: RegulatorTable, state: ControlState, out: SolveOutput,
-                       mem: _Memory, queue: _Queue, now_s: float) -> None:
+class _Frame:
+    """A :class:`ControlState` as the kernels' arrays, and back.
+
+    ``tap_pu`` holds the regulated transformers' taps ``(T, W)``, ``cap_states`` the
+    controlled banks' step states ``(C, S)``, zero-padded.
+    """
+
+    def __init__(self, regs: RegulatorTable, caps: CapacitorControlTable) -> None:
+        self.regs, self.caps = regs, caps
+        self.transformers = list(dict.fromkeys(regs.transformers))
+        self.banks = list(dict.fromkeys(caps.capacitors))
+        self.reg_transformer = np.array([self.transformers.index(t) for t in regs.transformers],
+                                        dtype=np.int64)
+        self.cap_bank = np.array([self.banks.index(c) for c in caps.capacitors], dtype=np.int64)
+
+    def arrays(self, state: ControlState) -> tuple[FloatArray, IntArray]:
+        taps = [state.tap_pu[t] for t in self.transformers]
+        tap_pu = np.zeros((len(taps), max((len(t) for t in taps), default=1)))
+        for i, t in enumerate(taps):
+            tap_pu[i, : len(t)] = t
+        states = [state.states[c] for c in self.banks]
+        cap_states = np.zeros((len(states), max((len(s) for s in states), default=1)),
+                              dtype=np.int64)
+        for i, st in enumerate(states):
+            cap_states[i, : len(st)] = st
+        return tap_pu, cap_states
+
+    def regulator_taps(self, state: ControlState) -> FloatArray:
+        """The tap of each regulator's tapped winding [pu]."""
+        return np.array([state.tap_pu[t][w - 1] for t, w in
+                         zip(self.regs.transformers, self.regs.tap_winding, strict=True)],
+                        dtype=np.float64)
+
+    def applied(self, state: ControlState, log: FloatArray, iteration: int
+                ) -> tuple[ControlState, list[ControlAction]]:
+        """``state`` after the executed actions of ``log``, and those actions."""
+        regs, caps = self.regs, self.caps
+        taps, banks = dict(state.tap_pu), dict(state.states)
+        actions = []
+        for owner, index, time_s, a, b, c in log.tolist():
+            k = int(index)
+            if owner == QUEUED_REVERSE:
+                actions.append(ControlAction(iteration, time_s, f"regcontrol.{regs.names[k]}",
+                                             f"transformer.{regs.transformers[k]}", (), (),
+                                             "reverse" if a else "forward"))
+            elif owner == QUEUED_TAP:
+                name, w = regs.transformers[k], int(regs.tap_winding[k]) - 1
+                taps[name] = (*taps[name][:w], b, *taps[name][w + 1:])
+                actions.append(ControlAction(iteration, time_s, f"regcontrol.{regs.names[k]}",
+                                             f"transformer.{name}", (a,), (b,),
+                                             f"{int(c):+d} taps"))
+            else:
+                name = caps.capacitors[k]
+                before = banks[name]
+                after = tuple(1 - x if i == int(b) else x for i, x in enumerate(before))
+                banks[name] = after
+                actions.append(ControlAction(iteration, time_s, f"capcontrol.{caps.names[k]}",
+                                             f"capacitor.{name}", tuple(map(float, before)),
+                                             tuple(map(float, after)),
+                                             "open" if int(a) == OPEN else "close"))
+        return ControlState(tap_pu=taps, states=banks), actions
+
+
+def _sample_regulators(frame: _Frame, state: ControlState, out: SolveOutput, mem: LoopMemory,
+                       now_s: float) -> None:
+    table = frame.regs
     if table.n == 0:
         return
-    taps = np.array([state.tap_pu[t][w - 1] for t, w in zip(table.transformers,
-                                                          table.tap_winding, strict=True)])
+    taps = frame.regulator_taps(state)
     i_w = _gather(out, [table.terminal(k) for k in range(table.n)], table.conductors.shape[1])
     s = regulator_sample(table, taps, out.v, i_w, in_reverse=mem.in_reverse)
-    # Arming and queueing are sequential by nature (handles, insertion order).
-    for k in range(table.n):
-        if table.max_tap_change[k] == 0:
-            mem.reg_pending[k] = 0.0
-            continue
-        if table.reversible[k] and not table.uses_bus[k]:
-            fwd, thr = s.forward_power_w[k], table.rev_threshold_w[k]
-            leaving = fwd < -thr if not mem.in_reverse[k] else fwd > thr
-            back = fwd >= -thr if not mem.in_reverse[k] else fwd <= thr
-            if not mem.reverse_pending[k] and leaving:
-                mem.reverse_pending[k] = True
-                mem.reverse_handle[k] = queue.push(now_s + table.rev_delay_s[k], "reverse", k)
-            if mem.reverse_pending[k] and back:
-                mem.reverse_pending[k] = False
-                queue.delete(mem.reverse_handle[k])
-            if mem.in_reverse[k] and table.rev_neutral[k]:
-                if not mem.reg_armed[k]:
-                    mem.reg_pending[k] = neutral_tap_change(taps[k], table.tap_step_pu[k])
-                    if mem.reg_pending[k] != 0.0:
-                        mem.reg_handle[k] = queue.push(now_s + table.tap_delay_s[k], "tap", k)
-                        mem.reg_armed[k] = True
-                continue
-        if s.needs_change[k]:
-            mem.reg_pending[k] = s.pending_tap_pu[k]
-            if mem.reg_pending[k] != 0.0 and not mem.reg_armed[k] and s.can_move[k]:
-                mem.reg_handle[k] = queue.push(now_s + s.delay_s[k], "tap", k)
-                mem.reg_armed[k] = True
-        else:
-            mem.reg_pending[k] = 0.0
-            if mem.reg_armed[k]:
-                queue.delete(mem.reg_handle[k])
-                mem.reg_armed[k] = False
+    arm_regulators(table.arrays, taps, s.needs_change, s.pending_tap_pu, s.can_move,
+                   s.delay_s, s.forward_power_w, mem, now_s)
 
 
-def _sample_capacitors(table: CapacitorControlTable, state: ControlState, out: SolveOutput,
-                       mem: _Memory, queue: _Queue, now_s: float) -> None:
+def _sample_capacitors(frame: _Frame, state: ControlState, out: SolveOutput, mem: LoopMemory,
+                       now_s: float) -> None:
+    table = frame.caps
     if table.n == 0:
         return
     width = max(int(table.n_steps.max()), 1)
@@ -343,65 +588,7 @@ def _sample_capacitors(table: CapacitorControlTable, state: ControlState, out: S
     i_ct = i_term if table.ct_terminal == table.monitored else _gather(out, table.ct_terminal,
                                                                        cols)
     s = capacitor_sample(table, states, out.v, i_term, i_ct, time_h=(now_s / 3600.0) % 24.0)
-    for k in range(table.n):
-        if s.pending[k] != KEEP:
-            mem.cap_pending[k] = int(s.pending[k])
-        if s.should_switch[k] and not mem.cap_armed[k]:
-            if mem.cap_pending[k] == CLOSE:
-                since_open = now_s - mem.last_open_s[k]
-                delay = table.delay_on_s[k]
-                if since_open < table.dead_time_s[k]:
-                    delay = max(delay, table.dead_time_s[k] + delay - since_open)
-            else:
-                delay = table.delay_off_s[k]
-            mem.cap_handle[k] = queue.push(now_s + delay, "cap", k)
-            mem.cap_armed[k] = True
-        if mem.cap_armed[k] and mem.cap_pending[k] == NONE:
-            queue.delete(mem.cap_handle[k])
-            mem.cap_armed[k] = False
-
-
-def _execute(entry: _Entry, iteration: int, state: ControlState, regs: RegulatorTable,
-             caps: CapacitorControlTable, mem: _Memory, now_s: float
-             ) -> tuple[ControlState, ControlAction | None]:
-    k = entry.index
-    if entry.owner == "reverse":
-        if not mem.reverse_pending[k]:
-            return state, None
-        mem.in_reverse[k] = not mem.in_reverse[k]
-        mem.reverse_pending[k] = False
-        mode = "reverse" if mem.in_reverse[k] else "forward"
-        return state, ControlAction(iteration, entry.time_s, f"regcontrol.{regs.names[k]}",
-                                    f"transformer.{regs.transformers[k]}", (), (), mode)
-    if entry.owner == "tap":
-        mem.reg_armed[k] = False
-        if mem.reg_pending[k] == 0.0:
-            return state, None
-        name, w = regs.transformers[k], int(regs.tap_winding[k]) - 1
-        taps = state.tap_pu[name]
-        change, steps = at_least_one_tap(float(mem.reg_pending[k]), float(regs.tap_step_pu[k]),
-                                         int(regs.max_tap_change[k]))
-        new = min(max(taps[w] + change, float(regs.min_tap_pu[k])), float(regs.max_tap_pu[k]))
-        mem.reg_pending[k] = 0.0
-        after = (*taps[:w], new, *taps[w + 1:])
-        state = dataclasses.replace(state, tap_pu={**state.tap_pu, name: after})
-        return state, ControlAction(iteration, entry.time_s, f"regcontrol.{regs.names[k]}",
-                                    f"transformer.{name}", (taps[w],), (new,),
-                                    f"{steps:+d} taps")
-    mem.cap_armed[k] = False
-    action = mem.cap_pending[k]
-    if action not in (OPEN, CLOSE):
-        return state, None
-    name = caps.capacitors[k]
-    before = state.states[name]
-    after_states, opened = switch_capacitor(before, action)
-    if opened:
-        mem.last_open_s[k] = now_s
-    state = dataclasses.replace(state, states={**state.states, name: after_states})
-    return state, ControlAction(iteration, entry.time_s, f"capcontrol.{caps.names[k]}",
-                                f"capacitor.{name}", tuple(map(float, before)),
-                                tuple(map(float, after_states)),
-                                "open" if action == OPEN else "close")
+    arm_capacitors(table.arrays, s.pending, s.should_switch, mem, now_s)
 
 
 def run_static_controls(
@@ -429,19 +616,10 @@ def run_static_controls(
         Simulation time of this snapshot; queue times are ``time_s + delay`` and a
         time-of-day capacitor control reads it [s].
     """
-    mem = _Memory(
-        reg_pending=np.zeros(regulators.n),
-        reg_armed=[False] * regulators.n,
-        reg_handle=[0] * regulators.n,
-        in_reverse=np.zeros(regulators.n, dtype=np.bool_),
-        reverse_pending=[False] * regulators.n,
-        reverse_handle=[0] * regulators.n,
-        cap_pending=[NONE] * capacitors.n,
-        cap_armed=[False] * capacitors.n,
-        cap_handle=[0] * capacitors.n,
-        last_open_s=[time_s - float(d) for d in capacitors.dead_time_s],
-    )
-    queue = _Queue()
+    frame = _Frame(regulators, capacitors)
+    mem = loop_memory(regulators.n, capacitors.n)
+    reset_loop(mem, capacitors.arrays.dead_time_s, float(time_s))
+    log = np.zeros((mem.queue_time_s.size, 6))
     state = state0
     actions: list[ControlAction] = []
     iteration = 0
@@ -452,16 +630,17 @@ def run_static_controls(
         if iteration < max_control_iterations:
             if not out.converged:
                 break
-            _sample_regulators(regulators, state, out, mem, queue, time_s)
-            _sample_capacitors(capacitors, state, out, mem, queue, time_s)
-            if not queue.entries:
+            _sample_regulators(frame, state, out, mem, time_s)
+            _sample_capacitors(frame, state, out, mem, time_s)
+            if mem.queue_size[0] == 0:
                 settled = True
                 break
-            for entry in queue.pop_nearest():
-                state, action = _execute(entry, iteration, state, regulators, capacitors,
-                                         mem, time_s)
-                if action is not None:
-                    actions.append(action)
+            tap_pu, cap_states = frame.arrays(state)
+            rows = execute_nearest(regulators.arrays, capacitors.arrays, mem, tap_pu,
+                                   frame.reg_transformer, cap_states, frame.cap_bank,
+                                   float(time_s), log)
+            state, taken = frame.applied(state, log[:rows], iteration)
+            actions.extend(taken)
         if iteration >= max_control_iterations:
             break
     return ControlOutcome(state=state, control_iterations=iteration, actions=tuple(actions),

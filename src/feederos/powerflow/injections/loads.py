@@ -48,6 +48,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -59,7 +60,16 @@ from feederos.model.settings import SolveMode
 from feederos.powerflow.nodes import NodeIndex
 from feederos.powerflow.primitives.block import PrimitiveBlock
 
-__all__ = ["V_LOW_PU", "LoadSet", "load_injections", "load_phase_incidence"]
+__all__ = [
+    "V_LOW_PU",
+    "LoadArrays",
+    "LoadSet",
+    "add_load_compensation",
+    "load_injections",
+    "load_phase_incidence",
+    "magnitude",
+    "pack_loads",
+]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -226,9 +236,9 @@ class LoadSet:
         and reactive power scaled by ``p_scale[:, c]`` and ``q_scale[:, c]``
         ``(m, K)`` — what ``dataclasses.replace(self, mult=self.mult·scale)`` draws.
         """
-        _add_compensation_many(out, self.conductors, nominal.y_s, self._params, self.zip,
-                               self.incidence, np.ascontiguousarray(p_scale, dtype=np.float64),
-                               np.ascontiguousarray(q_scale, dtype=np.float64), v)
+        add_load_compensation(out, pack_loads([self], [nominal]),
+                              np.ascontiguousarray(p_scale, dtype=np.float64),
+                              np.ascontiguousarray(q_scale, dtype=np.float64), v)
 
     @cached_property
     def _params(self) -> FloatArray:
@@ -296,14 +306,28 @@ def _split(
             complex(dy.real * k_re, dy.imag * k_im))
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, inline="always")
+def magnitude(z: complex) -> float:  # pragma: no cover - compiled
+    """``|z|`` as ``sqrt(re² + im²)``: a third of ``hypot``'s cost (which guards against
+    overflow at 1e154, far from any voltage or current)."""
+    return math.sqrt(z.real * z.real + z.imag * z.imag)
+
+
+_Row = tuple[float, float, float, float, float, float, float, float, float, float]
+_Zip = tuple[float, float, float, float, float, float, float]
+
+
+@njit(cache=True, error_model="numpy")
 def _admittance(
-    par: FloatArray, z: FloatArray, v: float
+    par: _Row, z: _Zip, v: float
 ) -> tuple[complex, complex]:  # pragma: no cover - compiled
     """``y`` and ``dy/d|V|`` of one phase of one load at ``|V| = v`` [V].
 
     ``par`` is a row of ``LoadSet._params``: model, V_base, W and var with multipliers,
-    rated var, Vlowpu, Vminpu, Vmaxpu, CVR exponents; ``z`` its ZIP coefficients.
+    rated var, Vlowpu, Vminpu, Vmaxpu, CVR exponents; ``z`` its ZIP coefficients. Both
+    come as tuples the caller reads out of its arrays: a compiled function that takes an
+    array pays two atomic reference-count updates per call, and this one is called per
+    load phase and iteration.
     """
     model = int(par[0])
     vb, w, q, q_fixed = par[1], par[2], par[3], par[4]
@@ -326,7 +350,6 @@ def _admittance(
         # current rises linearly to the model's value at vmin
         m95 = (yeq95 * v_95 - i_low) * (1.0 / span)
         m95_i = (yeq * vb - i_low) * (1.0 / span)
-    y_fixed_q = complex(0.0, -q_fixed / vb**2)  # models 6, 7: Q at rating, no multipliers
     if model in (_PQ, _PQ2, _CVR):
         if band == 1:
             return _line(i_low, m95, v_lo, v)
@@ -348,6 +371,7 @@ def _admittance(
             return yeq105_i, 0j
         return _power(complex(w, q), 1.0, v, vb)
     if model in (_FIXED_Q, _FIXED_ZQ):
+        y_fixed_q = complex(0.0, -q_fixed / vb**2)  # Q at rating, no multipliers
         if band == 1:
             return yeq95.real + y_fixed_q, 0j
         if band == 2:
@@ -388,7 +412,11 @@ def _admittances(
     dy = np.empty(v_mag.shape, dtype=np.complex128)
     for i in range(v_mag.shape[0]):
         for j in range(v_mag.shape[1]):
-            y[i, j], dy[i, j] = _admittance(par[i], zip_[i], v_mag[i, j])
+            row = (par[i, 0], par[i, 1], par[i, 2], par[i, 3], par[i, 4], par[i, 5],
+                   par[i, 6], par[i, 7], par[i, 8], par[i, 9])
+            z = (zip_[i, 0], zip_[i, 1], zip_[i, 2], zip_[i, 3], zip_[i, 4], zip_[i, 5],
+                 zip_[i, 6])
+            y[i, j], dy[i, j] = _admittance(row, z, v_mag[i, j])
     return y, dy
 
 
@@ -400,55 +428,125 @@ def _currents(
     p = inc.shape[0]
     out = np.zeros((m, k), dtype=np.complex128)
     for i in range(m):
+        row = (par[i, 0], par[i, 1], par[i, 2], par[i, 3], par[i, 4], par[i, 5], par[i, 6],
+               par[i, 7], par[i, 8], par[i, 9])
+        z = (zip_[i, 0], zip_[i, 1], zip_[i, 2], zip_[i, 3], zip_[i, 4], zip_[i, 5], zip_[i, 6])
         for ph in range(p):
             v_ph = 0j
             for c in range(k):
                 v_ph += inc[ph, c] * v_cond[i, c]
-            y, _ = _admittance(par[i], zip_[i], abs(v_ph))
+            y, _ = _admittance(row, z, magnitude(v_ph))
             cur = y * v_ph
             for c in range(k):
                 out[i, c] += cur * inc[ph, c]
     return out
 
 
+class LoadArrays(NamedTuple):
+    """Every load set of a network in flat arrays, for compiled loops over all of them.
+
+    Set ``s`` is the row ``sets[s] = (first, m, k, p, at_conductor, at_y, at_incidence)``:
+    its loads are rows ``first … first + m − 1`` of ``params``, ``zip`` and of any
+    per-load scale, and its conductors ``(m, k)``, nominal admittances ``(m, k, k)`` and
+    incidence ``(p, k)`` are the flat arrays read from those offsets.
+    """
+
+    conductors: IntArray
+    y_s: ComplexArray
+    params: FloatArray
+    zip: FloatArray
+    incidence: FloatArray
+    sets: IntArray
+
+
+def pack_loads(sets: Sequence[LoadSet], nominal: Sequence[PrimitiveBlock]) -> LoadArrays:
+    """Pack load sets and their nominal blocks (:meth:`LoadSet.nominal_block`, as in ``y``)
+    into :class:`LoadArrays`, loads in the order of the sets.
+
+    Examples
+    --------
+    >>> from feederos.feeders import load_feeder
+    >>> from feederos.powerflow.nodes import node_index
+    >>> net = load_feeder("ieee13")
+    >>> sets = load_injections(net, node_index(net))
+    >>> packed = pack_loads(sets, [s.nominal_block() for s in sets])
+    >>> packed.params.shape[0] == sum(len(s.names) for s in sets), packed.sets.shape
+    (True, (3, 7))
+    """
+    rows = []
+    first = at_c = at_y = at_i = 0
+    for s in sets:
+        m, k = s.conductors.shape
+        p = s.incidence.shape[0]
+        rows.append((first, m, k, p, at_c, at_y, at_i))
+        first, at_c, at_y, at_i = first + m, at_c + m * k, at_y + m * k * k, at_i + p * k
+
+    def flat(parts: list[npt.NDArray[np.generic]], dtype: type) -> npt.NDArray[Any]:
+        return np.concatenate([np.ravel(a) for a in parts]).astype(dtype) if parts else (
+            np.zeros(0, dtype=dtype))
+
+    return LoadArrays(
+        conductors=flat([s.conductors for s in sets], np.int64),
+        y_s=flat([b.y_s for b in nominal], np.complex128),
+        params=np.ascontiguousarray(np.concatenate([s._params for s in sets]) if sets
+                                    else np.zeros((0, 10))),
+        zip=np.ascontiguousarray(np.concatenate([s.zip for s in sets]) if sets
+                                 else np.zeros((0, 7))),
+        incidence=flat([s.incidence for s in sets], np.float64),
+        sets=np.array(rows, dtype=np.int64).reshape(len(rows), 7),
+    )
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
-def _add_compensation_many(
-    out: ComplexArray, conductors: IntArray, y_s: ComplexArray, par: FloatArray,
-    zip_: FloatArray, inc: FloatArray, p_scale: FloatArray, q_scale: FloatArray,
+def add_load_compensation(
+    out: ComplexArray, loads: LoadArrays, p_scale: FloatArray, q_scale: FloatArray,
     v: ComplexArray,
 ) -> None:  # pragma: no cover - compiled
-    """``out[node, c] += y_s v_cond − i_true`` for every load and column ``c`` of ``v``."""
-    m, k = conductors.shape
+    """For each column ``c`` of the node voltages ``v`` ``(n, K)`` [V], add into ``out``
+    ``(n, K)`` [A] every load's nominal current (``y_s v_cond``) minus its true current,
+    the load's powers scaled by ``p_scale[:, c]`` and ``q_scale[:, c]`` ``(M, K)``.
+
+    One pass over all sets reading the flat arrays in place: slicing them per set would
+    cost reference-count updates in every iteration of a solver.
+    """
+    conductors, y_s, par, zip_, inc, sets = loads
     n_cols = v.shape[1]
-    n_ph = inc.shape[0]
-    row = np.empty(par.shape[1])
-    vc = np.empty(k, dtype=np.complex128)
-    cur = np.empty(k, dtype=np.complex128)
-    for i in range(m):
-        row[:] = par[i]
-        for c in range(n_cols):
-            row[2] = par[i, 2] * p_scale[i, c]
-            row[3] = par[i, 3] * q_scale[i, c]
-            for a in range(k):
-                node = conductors[i, a]
-                vc[a] = v[node, c] if node >= 0 else 0j
-                cur[a] = 0j
-            for ph in range(n_ph):
-                v_ph = 0j
+    width = 1
+    for s in range(sets.shape[0]):
+        width = max(width, sets[s, 2])
+    vc = np.empty(width, dtype=np.complex128)
+    cur = np.empty(width, dtype=np.complex128)
+    for s in range(sets.shape[0]):
+        first, m, k, n_ph = sets[s, 0], sets[s, 1], sets[s, 2], sets[s, 3]
+        at_c, at_y, at_i = sets[s, 4], sets[s, 5], sets[s, 6]
+        for e in range(m):
+            i = first + e
+            ce, ye = at_c + e * k, at_y + e * k * k
+            for c in range(n_cols):
+                row = (par[i, 0], par[i, 1], par[i, 2] * p_scale[i, c], par[i, 3] * q_scale[i, c],
+                       par[i, 4], par[i, 5], par[i, 6], par[i, 7], par[i, 8], par[i, 9])
+                z = (zip_[i, 0], zip_[i, 1], zip_[i, 2], zip_[i, 3], zip_[i, 4], zip_[i, 5],
+                     zip_[i, 6])
                 for a in range(k):
-                    v_ph += inc[ph, a] * vc[a]
-                y, _ = _admittance(row, zip_[i], abs(v_ph))
-                i_ph = y * v_ph
+                    node = conductors[ce + a]
+                    vc[a] = v[node, c] if node >= 0 else 0j
+                    cur[a] = 0j
+                for ph in range(n_ph):
+                    v_ph = 0j
+                    for a in range(k):
+                        v_ph += inc[at_i + ph * k + a] * vc[a]
+                    y, _ = _admittance(row, z, magnitude(v_ph))
+                    i_ph = y * v_ph
+                    for a in range(k):
+                        cur[a] += i_ph * inc[at_i + ph * k + a]
                 for a in range(k):
-                    cur[a] += i_ph * inc[ph, a]
-            for a in range(k):
-                node = conductors[i, a]
-                if node < 0:
-                    continue
-                acc = -cur[a]
-                for b in range(k):
-                    acc += y_s[i, a, b] * vc[b]
-                out[node, c] += acc
+                    node = conductors[ce + a]
+                    if node < 0:
+                        continue
+                    acc = -cur[a]
+                    for b in range(k):
+                        acc += y_s[ye + a * k + b] * vc[b]
+                    out[node, c] += acc
 
 
 def load_injections(network: Network, nodes: NodeIndex) -> list[LoadSet]:

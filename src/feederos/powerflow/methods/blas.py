@@ -1,9 +1,9 @@
 """Keep BLAS to one thread inside the solvers.
 
-The solvers' dense products are small (a few thousand entries: Anderson mixing, low-rank
-updates); a threaded BLAS gains nothing on them, and when another process holds the
-other core its worker threads wait for it — measured on this project's 2-core machine
-as milliseconds lost on a product that takes microseconds. Entering the limit costs
+The solvers' dense products are small (a few thousand entries); a threaded BLAS gains
+nothing on them, and when another process holds the other core its worker threads wait
+for it — measured on this project's 2-core machine as milliseconds lost on a product
+that takes microseconds. Entering the limit costs
 about 6 µs.
 
 Examples

@@ -14,6 +14,7 @@ import numpy.typing as npt
 from numba import njit
 
 from feederos.powerflow.compiled import CompiledNetwork
+from feederos.powerflow.injections.loads import LoadSet
 from feederos.powerflow.nodes import scatter
 
 __all__ = [
@@ -61,15 +62,19 @@ def source_currents(compiled: CompiledNetwork) -> ComplexArray:
     return scatter(compiled.nodes.n_nodes, b.conductors, i)
 
 
-def compensation_currents(compiled: CompiledNetwork, v: ComplexArray) -> ComplexArray:
+def compensation_currents(compiled: CompiledNetwork, v: ComplexArray, *,
+                          loads: bool = True) -> ComplexArray:
     """Currents into the network that make the linear ``y`` behave like the true elements.
 
     Each injection set's nominal admittance is in ``y``; the compensation current is
     that admittance's current minus the element's true current at ``v`` (OpenDSS's
-    injection-current method).
+    injection-current method). ``loads=False`` leaves the load sets out (a compiled
+    loop adds theirs).
     """
     out = np.zeros(compiled.nodes.n_nodes, dtype=np.complex128)
     for s, nominal in zip(compiled.injections, compiled.nominal_blocks, strict=True):
+        if not loads and isinstance(s, LoadSet):
+            continue
         v_cond = nominal.voltages(v)
         _add_compensation(out, s.conductors, nominal.y_s, v_cond, s.currents(v_cond))
     return out

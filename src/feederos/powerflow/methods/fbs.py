@@ -58,6 +58,7 @@ from scipy.sparse import csgraph
 
 from feederos.errors import PowerFlowError
 from feederos.powerflow.compiled import CompiledNetwork
+from feederos.powerflow.methods.anderson import ANDERSON_DEPTH, anderson_history, anderson_mix
 from feederos.powerflow.methods.common import (
     MethodOutcome,
     compensation_currents,
@@ -65,7 +66,6 @@ from feederos.powerflow.methods.common import (
     source_currents,
     voltage_scale_v,
 )
-from feederos.powerflow.methods.fixed_point import ANDERSON_DEPTH, _Anderson
 
 __all__ = ["solve_fbs"]
 
@@ -479,12 +479,13 @@ def solve_fbs(
     i_src = source_currents(compiled)
     v = _solve(compiled, f, i_src) if initial is None else initial.astype(np.complex128)
     live = f.topology.nodes
-    accel = _Anderson(depth=anderson_depth)
+    history = anderson_history(live.size, anderson_depth)
     for it in range(1, max_iterations + 1):
         g = _solve(compiled, f, i_src + compensation_currents(compiled, v))
         change = float(np.max(np.abs(g - v) / scale, initial=0.0))
         if change < tolerance_pu:
             return outcome(compiled, g, converged=True, iterations=it)
-        v = v.copy()
-        v[live] = accel.step(v[live], g[live])
+        v, mixed = v.copy(), v[live]
+        anderson_mix(history, mixed, g[live])
+        v[live] = mixed
     return outcome(compiled, v, converged=False, iterations=max_iterations)

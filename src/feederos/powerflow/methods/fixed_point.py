@@ -4,9 +4,15 @@
 injects the difference between the nominal and the true element currents and solves
 ``y v = i`` with the LU factors of ``y``, which are computed once per compiled network
 and kept while it lives. A network derived by a tap or capacitor change
-(:meth:`~feederos.powerflow.compiled.CompiledNetwork.with_state`) solves with its root's
-factors and a low-rank update. Converges linearly, fast on distribution feeders whose
-loads are small against the short-circuit admittance.
+(:meth:`~feederos.powerflow.compiled.CompiledNetwork.with_state`) refactorises its
+root's factors numerically (:meth:`~feederos.powerflow.methods.lu.LuFactors.refactor`).
+Converges linearly, fast on distribution feeders whose loads are small against the
+short-circuit admittance; Anderson mixing (:mod:`~feederos.powerflow.methods.anderson`)
+speeds it up.
+
+The iteration is compiled (:func:`fixed_point_iterations`): a network whose injections
+are all loads iterates there from end to end, others call it once per iteration with the
+other injection sets' currents taken in Python.
 """
 
 from __future__ import annotations
@@ -16,8 +22,21 @@ import weakref
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
+from numba import njit
 
 from feederos.powerflow.compiled import CompiledNetwork
+from feederos.powerflow.injections.loads import (
+    LoadArrays,
+    LoadSet,
+    add_load_compensation,
+    pack_loads,
+)
+from feederos.powerflow.methods.anderson import (
+    ANDERSON_DEPTH,
+    AndersonHistory,
+    anderson_history,
+    anderson_mix,
+)
 from feederos.powerflow.methods.blas import single_threaded_blas
 from feederos.powerflow.methods.common import (
     MethodOutcome,
@@ -26,27 +45,32 @@ from feederos.powerflow.methods.common import (
     source_currents,
     voltage_scale_v,
 )
-from feederos.powerflow.methods.lu import MAX_UPDATE_NODES, LuFactors, UpdatedFactors
+from feederos.powerflow.methods.lu import LuArrays, LuFactors, _lu_solve_into, lu_refine
 
-__all__ = ["ANDERSON_DEPTH", "energized_factor", "no_load_voltages", "solve_fixed_point"]
+__all__ = [
+    "ANDERSON_DEPTH",
+    "energized_factor",
+    "fixed_point_iterations",
+    "no_load_voltages",
+    "packed_loads",
+    "solve_fixed_point",
+    "y_positions_of_a",
+]
 
 ComplexArray = npt.NDArray[np.complex128]
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
-ANDERSON_DEPTH = 6
-"""Past steps Anderson mixing combines: on IEEE 8500, 6 takes 11 % fewer iterations
-than 4, and 8 no fewer than 6; the smaller feeders converge alike with all three."""
-
-Factors = LuFactors | UpdatedFactors
-_FACTORS: weakref.WeakKeyDictionary[CompiledNetwork, Factors] = weakref.WeakKeyDictionary()
+_FACTORS: weakref.WeakKeyDictionary[CompiledNetwork, LuFactors] = weakref.WeakKeyDictionary()
+_A_FROM_Y: weakref.WeakKeyDictionary[CompiledNetwork, IntArray] = weakref.WeakKeyDictionary()
+_LOADS: weakref.WeakKeyDictionary[CompiledNetwork, LoadArrays] = weakref.WeakKeyDictionary()
 
 
-def energized_factor(compiled: CompiledNetwork) -> Factors:
+def energized_factor(compiled: CompiledNetwork) -> LuFactors:
     """Factors of ``y`` on the energised nodes, cached for the compiled network's life.
 
-    A network derived from another by :meth:`~CompiledNetwork.with_state` updates the
-    root's factors when the change touches at most
-    :data:`~feederos.powerflow.methods.lu.MAX_UPDATE_NODES` nodes.
+    A network derived from another by :meth:`~CompiledNetwork.with_state` (same
+    energised nodes, same pattern of ``y``) refactorises its root's factors.
     """
     lu = _FACTORS.get(compiled)
     if lu is not None:
@@ -54,15 +78,13 @@ def energized_factor(compiled: CompiledNetwork) -> Factors:
     root, change = compiled.root, compiled.y_change
     if root is not compiled and change is not None and np.array_equal(root.energized,
                                                                       compiled.energized):
-        delta = _energized_part(change, compiled.energized)
-        if delta.nnz == 0:
-            lu = energized_factor(root)
-        elif np.unique(delta.row).size <= MAX_UPDATE_NODES:
-            base = energized_factor(root)
-            assert isinstance(base, LuFactors)
+        base = energized_factor(root)
+        if change.nnz == 0:
+            lu = base
+        else:
             try:
-                lu = UpdatedFactors.build(base, delta)
-            except ValueError:  # a layout change: factorise below
+                lu = base.refactor(compiled.y.data[y_positions_of_a(root)])
+            except ValueError:  # a zero pivot in the root's order: factorise below
                 lu = None
     if lu is None:
         e = np.flatnonzero(compiled.energized)
@@ -71,13 +93,25 @@ def energized_factor(compiled: CompiledNetwork) -> Factors:
     return lu
 
 
-def _energized_part(m: sp.spmatrix, energized: npt.NDArray[np.bool_]) -> sp.coo_matrix:
-    """The rows and columns of ``m`` at energised nodes, numbered among those."""
-    coo = sp.coo_matrix(m)
-    keep = energized[coo.row] & energized[coo.col]
-    at = np.cumsum(energized) - 1
-    n = int(energized.sum())
-    return sp.coo_matrix((coo.data[keep], (at[coo.row[keep]], at[coo.col[keep]])), shape=(n, n))
+def y_positions_of_a(root: CompiledNetwork) -> IntArray:
+    """For each entry of the energised part of ``y`` as its factors keep it
+    (:attr:`LuFactors.a_val`, CSR), its index in ``root.y.data``.
+
+    Networks derived by ``with_state`` keep ``y``'s pattern, so their values on the
+    factors' pattern are ``y.data[y_positions_of_a(root)]``.
+    """
+    out = _A_FROM_Y.get(root)
+    if out is None:
+        e = np.flatnonzero(root.energized)
+        tagged = sp.csc_matrix((np.arange(1, root.y.nnz + 1, dtype=np.float64),
+                                root.y.indices, root.y.indptr), shape=root.y.shape)
+        a = sp.csr_matrix(tagged[e][:, e])
+        a.sort_indices()
+        out = np.ascontiguousarray(a.data.astype(np.int64) - 1)
+        if out.size != energized_factor(root).a_val.size:  # pragma: no cover - a bug
+            raise AssertionError("the factors' pattern is not y's")
+        _A_FROM_Y[root] = out
+    return out
 
 
 def _live(compiled: CompiledNetwork) -> slice | npt.NDArray[np.int64]:
@@ -112,81 +146,112 @@ def solve_fixed_point(
     steps (0 = plain fixed point, OpenDSS's iteration).
 
     Converged when the largest change of any node voltage in an iteration, in per unit
-    of the node's base, is below ``tolerance_pu``.
+    of the node's base, is below ``tolerance_pu``; the converged iterate then takes one
+    step of iterative refinement (:meth:`~feederos.powerflow.methods.lu.LuFactors.refine`).
+
+    Examples
+    --------
+    >>> from feederos.feeders import load_feeder
+    >>> from feederos.powerflow import compile_network
+    >>> out = solve_fixed_point(compile_network(load_feeder("ieee13")), tolerance_pu=1e-9,
+    ...                         max_iterations=50)
+    >>> out.converged, out.iterations < 20
+    (True, True)
     """
-    with single_threaded_blas():
-        return _iterate(compiled, tolerance_pu, max_iterations, initial, anderson_depth)
-
-
-def _iterate(compiled: CompiledNetwork, tolerance_pu: float, max_iterations: int,
-             initial: ComplexArray | None, anderson_depth: int) -> MethodOutcome:
     i_src = source_currents(compiled)
-    lu = energized_factor(compiled)
-    e = _live(compiled)
+    f = energized_factor(compiled).arrays
+    live = np.flatnonzero(compiled.energized).astype(np.int64)
     v = no_load_voltages(compiled) if initial is None else initial.astype(np.complex128)
     inv_scale = 1.0 / voltage_scale_v(compiled)
-    accel = _Anderson(depth=anderson_depth)
+    history = anderson_history(v.size, anderson_depth)
+    loads = packed_loads(compiled)
+    ones = np.ones((loads.params.shape[0], 1))
     g = np.zeros_like(v)
-    for it in range(1, max_iterations + 1):
-        rhs = i_src + compensation_currents(compiled, v)
-        g[e] = lu.solve(rhs[e])
-        change = float(np.max(np.abs(g - v) * inv_scale, initial=0.0))
-        if change < tolerance_pu:
-            g[e] = lu.refine(g[e], rhs[e])
-            return outcome(compiled, g, converged=True, iterations=it)
-        # De-energised nodes stay 0 in both vectors, so mixing them changes nothing.
-        v = accel.step(v, g).copy()
+    work = np.empty((3, live.size), dtype=np.complex128)
+    inv_scale_sq = inv_scale * inv_scale
+    if all(isinstance(s, LoadSet) for s in compiled.injections):
+        ok, it = fixed_point_iterations(f, loads, ones, ones, i_src, live, inv_scale_sq, v, g,
+                                        tolerance_pu, max_iterations, history, work)
+        return outcome(compiled, v, converged=ok, iterations=it)
+    # Other injections' currents are taken in Python, one iteration per call.
+    with single_threaded_blas():
+        for it in range(1, max_iterations + 1):
+            i_base = i_src + compensation_currents(compiled, v, loads=False)
+            if fixed_point_iterations(f, loads, ones, ones, i_base, live, inv_scale_sq, v, g,
+                                      tolerance_pu, 1, history, work)[0]:
+                return outcome(compiled, v, converged=True, iterations=it)
     return outcome(compiled, v, converged=False, iterations=max_iterations)
 
 
-class _Anderson:
-    """Anderson acceleration of a fixed-point map ``x ← G(x)`` (type II, windowed).
+def packed_loads(compiled: CompiledNetwork) -> LoadArrays:
+    """The network's load sets as :class:`LoadArrays`, with the nominal admittances of
+    ``y`` (packed once per compiled network)."""
+    loads = _LOADS.get(compiled)
+    if loads is None:
+        pairs = [(s, b) for s, b in zip(compiled.injections, compiled.nominal_blocks,
+                                          strict=True) if isinstance(s, LoadSet)]
+        loads = pack_loads([s for s, _ in pairs], [b for _, b in pairs])
+        _LOADS[compiled] = loads
+    return loads
 
-    Keeps the last ``depth`` differences of iterates and residuals ``f = G(x) − x`` and
-    takes the combination of past steps that best cancels the residual in the least
-    squares sense (Walker & Ni, SIAM J. Numer. Anal. 49(4), 2011). With ``depth=0`` it
-    is the plain iteration. It cuts the iterations of constant-power feeders by about
-    half at the cost of one small least-squares problem per iteration.
+
+@njit(cache=True, nogil=True)
+def fixed_point_iterations(
+    f: LuArrays, loads: LoadArrays, p_scale: FloatArray, q_scale: FloatArray,
+    i_base: ComplexArray, live: IntArray, inv_scale_sq: FloatArray, v: ComplexArray,
+    g: ComplexArray, tolerance_pu: float, max_iterations: int, history: AndersonHistory,
+    work: ComplexArray,
+) -> tuple[bool, int]:  # pragma: no cover - compiled
+    """Iterate from ``v`` until converged, at most ``max_iterations`` times, in place.
+
+    Each iteration solves ``g = y⁻¹ (i_base + i_compensation(v))`` on the energised nodes
+    ``live`` (``g`` is 0 elsewhere) with the loads' compensation currents, their powers
+    scaled by ``p_scale``/``q_scale`` ``(M, 1)``, and ``i_base`` the other injections
+    (the sources') [A]. If no node moved by ``tolerance_pu`` [pu of its scale,
+    ``inv_scale_sq`` being ``1/scale²`` per node], ``v`` becomes ``g`` refined and the
+    call returns ``(True, iterations)``; otherwise ``v`` becomes the Anderson mix of ``v``
+    and ``g`` (``history``, which the caller resets per solution) and the loop goes on.
+    De-energised nodes stay 0 in both vectors, so mixing them changes nothing. ``work``
+    is ``(3, live nodes)`` scratch.
+
+    The fields of ``f`` are read once here: each read of a tuple's array inside the loop
+    would cost two atomic reference-count updates.
     """
-
-    def __init__(self, depth: int) -> None:
-        self.depth = depth
-        self.count = 0  # steps taken
-        self.x_prev = np.zeros(0)
-        self.f_prev = np.zeros(0)
-        self.dx = np.zeros((depth, 0))
-        self.df = np.zeros((depth, 0))
-        self.gram = np.zeros((depth, depth))
-        self._regularise = 1.0 + 1e-12 * np.eye(depth)
-
-    def step(self, x: ComplexArray, gx: ComplexArray) -> ComplexArray:
-        if self.depth == 0:
-            return gx
-        # The map is real-linear only (loads depend on |v|): mix in real coordinates.
-        xr, gr = x.view(np.float64), gx.view(np.float64)
-        if self.count == 0:
-            self.x_prev, self.f_prev = xr.copy(), gr - xr
-            self.dx = np.zeros((self.depth, xr.size))
-            self.df = np.zeros((self.depth, xr.size))
-            self.count = 1
-            return gx
-        slot = (self.count - 1) % self.depth
-        m = min(self.count, self.depth)
-        f = gr - xr
-        np.subtract(xr, self.x_prev, out=self.dx[slot])
-        np.subtract(f, self.f_prev, out=self.df[slot])
-        self.x_prev[:] = xr
-        self.f_prev = f
-        self.count += 1
-        df, dx = self.df[:m], self.dx[:m]
-        row = df @ self.df[slot]
-        self.gram[slot, :m] = row
-        self.gram[:m, slot] = row
-        gram = self.gram[:m, :m] * self._regularise[:m, :m]  # keeps it invertible
-        try:
-            gamma = np.linalg.solve(gram, df @ f)
-        except np.linalg.LinAlgError:
-            return gx
-        out = gr - gamma @ dx
-        out -= gamma @ df
-        return out.view(np.complex128)
+    perm_r, perm_c, _, l_idx, l_val, _, u_idx, u_val, u_diag_inv, _, _, _, l_col, u_col = f
+    b, y, x = work[0], work[1], work[2]
+    n = v.size
+    rhs = np.empty(n, dtype=np.complex128)
+    rhs_column, v_column = rhs.reshape((n, 1)), v.reshape((n, 1))
+    for it in range(1, max_iterations + 1):
+        rhs[:] = 0j
+        add_load_compensation(rhs_column, loads, p_scale, q_scale, v_column)
+        for q in range(live.size):
+            node = live[q]
+            b[q] = i_base[node] + rhs[node]
+        _lu_solve_into(perm_r, perm_c, l_col, l_idx, l_val, u_col, u_idx, u_val, u_diag_inv, b,
+                       y, x)
+        for q in range(live.size):
+            g[live[q]] = x[q]
+        # the largest squared change, in four independent chains
+        c0 = c1 = c2 = c3 = 0.0
+        i = 0
+        while i + 4 <= n:
+            d0, d1, d2, d3 = g[i] - v[i], g[i + 1] - v[i + 1], g[i + 2] - v[i + 2], g[i + 3] - v[
+                i + 3]
+            c0 = max(c0, (d0.real * d0.real + d0.imag * d0.imag) * inv_scale_sq[i])
+            c1 = max(c1, (d1.real * d1.real + d1.imag * d1.imag) * inv_scale_sq[i + 1])
+            c2 = max(c2, (d2.real * d2.real + d2.imag * d2.imag) * inv_scale_sq[i + 2])
+            c3 = max(c3, (d3.real * d3.real + d3.imag * d3.imag) * inv_scale_sq[i + 3])
+            i += 4
+        while i < n:
+            d0 = g[i] - v[i]
+            c0 = max(c0, (d0.real * d0.real + d0.imag * d0.imag) * inv_scale_sq[i])
+            i += 1
+        if max(max(c0, c1), max(c2, c3)) < tolerance_pu * tolerance_pu:
+            x = lu_refine(f, x, b)
+            for q in range(live.size):
+                g[live[q]] = x[q]
+            v[:] = g
+            return True, it
+        anderson_mix(history, v, g)
+    return False, max_iterations

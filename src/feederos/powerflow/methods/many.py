@@ -40,14 +40,21 @@ import numpy.typing as npt
 from numba import njit
 
 from feederos.powerflow.compiled import CompiledNetwork
-from feederos.powerflow.injections.loads import LoadSet
+from feederos.powerflow.injections.loads import LoadArrays, LoadSet, add_load_compensation
 from feederos.powerflow.methods.common import source_currents, voltage_scale_v
 from feederos.powerflow.methods.fixed_point import (
     energized_factor,
     no_load_voltages,
+    packed_loads,
 )
+from feederos.powerflow.methods.lu import LuArrays, lu_solve_many
 
-__all__ = ["ManyOutcome", "compensation_currents_many", "solve_fixed_point_many"]
+__all__ = [
+    "ManyOutcome",
+    "compensation_currents_many",
+    "iterate_loads_many",
+    "solve_fixed_point_many",
+]
 
 ComplexArray = npt.NDArray[np.complex128]
 FloatArray = npt.NDArray[np.float64]
@@ -75,13 +82,15 @@ class ManyOutcome:
 def compensation_currents_many(
     compiled: CompiledNetwork, v: ComplexArray,
     p_scale: Sequence[FloatArray | None], q_scale: Sequence[FloatArray | None] | None = None,
+    *, loads: bool = True,
 ) -> ComplexArray:
     """:func:`~feederos.powerflow.methods.common.compensation_currents` of each column
     of ``v`` ``(n, K)`` [V], each load set's powers scaled per column.
 
     ``p_scale[s]`` (and ``q_scale[s]``, default the same) is ``(m_s, K)`` for a load
     set, or ``None`` to keep set ``s`` as compiled. Sets other than loads must be
-    ``None`` (they are evaluated column by column).
+    ``None`` (they are evaluated column by column). ``loads=False`` leaves the load
+    sets out (a compiled loop adds theirs).
     """
     q_scale = p_scale if q_scale is None else q_scale
     n, k = v.shape
@@ -89,6 +98,8 @@ def compensation_currents_many(
     for s, nominal, ps, qs in zip(compiled.injections, compiled.nominal_blocks, p_scale, q_scale,
                                   strict=True):
         if isinstance(s, LoadSet):
+            if not loads:
+                continue
             ones = np.ones((len(s.names), k))
             s.add_compensation_many(out, nominal, v, ones if ps is None else ps,
                                     ones if qs is None else qs)
@@ -139,24 +150,76 @@ def solve_fixed_point_many(
         initial = no_load_voltages(compiled)
     v = np.empty((n, k), dtype=np.complex128)
     v[:] = initial if initial.ndim == 2 else initial[:, None]
-    i_src = source_currents(compiled)[:, None]
-    lu = energized_factor(compiled)
+    i_src = source_currents(compiled).reshape(n, 1)
+    f = energized_factor(compiled).arrays
     e = np.flatnonzero(compiled.energized).astype(np.int64)
-    all_live = e.size == n
     inv_scale = 1.0 / voltage_scale_v(compiled)
+    loads = packed_loads(compiled)
+    p_all = _stacked(compiled, p_scale, k)
+    q_all = p_all if q_scale is None else _stacked(compiled, q_scale, k)
     iterations = np.full(k, max_iterations + 1, dtype=np.int64)
-    for it in range(1, max_iterations + 1):
-        rhs = compensation_currents_many(compiled, v, p_scale, q_scale)
-        rhs += i_src
-        new = lu.solve(rhs if all_live else rhs[e])
-        change = _update(v, new, e, inv_scale)
-        met = change < tolerance_pu
-        iterations[met & (iterations > max_iterations)] = it
-        if met.all():
-            break
+    if all(isinstance(s, LoadSet) for s in compiled.injections):
+        iterate_loads_many(f, loads, p_all, q_all, i_src, e, inv_scale, v, tolerance_pu, 1,
+                           max_iterations, iterations)
+    else:  # other injections' currents are taken in Python, one iteration per call
+        for it in range(1, max_iterations + 1):
+            i_base = i_src + compensation_currents_many(compiled, v, p_scale, q_scale,
+                                                        loads=False)
+            if iterate_loads_many(f, loads, p_all, q_all, i_base, e, inv_scale, v,
+                                  tolerance_pu, it, it, iterations):
+                break
     converged = iterations <= max_iterations
     return ManyOutcome(v=v, converged=converged, iterations=np.minimum(iterations,
                                                                        max_iterations))
+
+
+def _stacked(compiled: CompiledNetwork, scale: Sequence[FloatArray | None], k: int) -> FloatArray:
+    """The load sets' scales ``(m_s, K)`` (``None``: ones) stacked as the rows of
+    :func:`~feederos.powerflow.methods.fixed_point.packed_loads`."""
+    parts = [np.ones((len(s.names), k)) if a is None else np.asarray(a, dtype=np.float64)
+             for s, a in zip(compiled.injections, scale, strict=True) if isinstance(s, LoadSet)]
+    return np.ascontiguousarray(np.concatenate(parts) if parts else np.zeros((0, k)))
+
+
+
+@njit(cache=True, nogil=True)
+def iterate_loads_many(
+    f: LuArrays, loads: LoadArrays, p_scale: FloatArray, q_scale: FloatArray,
+    i_base: ComplexArray, live: IntArray, inv_scale: FloatArray, v: ComplexArray,
+    tolerance_pu: float, first: int, last: int, iterations: IntArray,
+) -> bool:  # pragma: no cover - compiled
+    """Iterations ``first … last`` of :func:`solve_fixed_point_many` on the columns of
+    ``v`` ``(n, K)`` in place: the loads scaled by ``p_scale``/``q_scale`` ``(M, K)``,
+    ``i_base`` ``(n, K)`` (or ``(n, 1)``, alike for all) the other injections [A]. Marks
+    in ``iterations`` the
+    iteration each column first meets the tolerance (it holds a larger number until
+    then); returns whether all have."""
+    n, k = v.shape
+    per_column = i_base.shape[1] > 1
+    rhs = np.empty((n, k), dtype=np.complex128)
+    sub = np.empty((live.size, k), dtype=np.complex128)
+    for it in range(first, last + 1):
+        rhs[:] = 0j
+        add_load_compensation(rhs, loads, p_scale, q_scale, v)
+        for i in range(n):
+            for c in range(k):
+                rhs[i, c] = i_base[i, c if per_column else 0] + rhs[i, c]
+        if live.size == n:
+            new = lu_solve_many(f, rhs)
+        else:
+            for q in range(live.size):
+                sub[q, :] = rhs[live[q], :]
+            new = lu_solve_many(f, sub)
+        change = _update(v, new, live, inv_scale)
+        done = True
+        for c in range(k):
+            if change[c] < tolerance_pu:
+                iterations[c] = min(iterations[c], it)
+            else:
+                done = False
+        if done:
+            return True
+    return False
 
 
 @njit(cache=True, nogil=True)

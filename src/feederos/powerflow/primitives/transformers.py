@@ -54,6 +54,7 @@ from operator import attrgetter
 
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 
 from feederos.errors import TopologyError
 from feederos.model import Connection, Network, PhaseShift, PowerTransformer, Terminal
@@ -65,6 +66,7 @@ __all__ = [
     "SOLID_NEUTRAL_S",
     "TapScaling",
     "delta_direction",
+    "tap_scaled_y",
     "transformer_blocks",
     "transformer_taps",
     "winding_terminal_y",
@@ -410,12 +412,25 @@ class TapScaling:
         taps = np.array([tap_pu[name] for name in self.names], dtype=np.float64)
         if taps.shape != (len(self.names), self.n_windings):
             raise ValueError(f"tap_pu needs {self.n_windings} taps per transformer")
-        inv = 1.0 / np.where(taps == 0.0, _ZERO_TAP_PU, taps)
-        k = self.y_tap.shape[1]
-        per_conductor = np.repeat(inv, k // self.n_windings, axis=1)  # (m, k)
-        out: ComplexArray = (self.y_tap * per_conductor[:, :, None] * per_conductor[:, None, :]
-                             + self.y_fixed)
+        out = np.empty_like(self.y_tap)
+        for m in range(len(self.names)):
+            tap_scaled_y(self.y_tap[m], self.y_fixed[m], taps[m], out[m])
         return out
+
+
+@njit(cache=True, nogil=True)
+def tap_scaled_y(y_tap: ComplexArray, y_fixed: ComplexArray, tap_pu: FloatArray,
+                 out: ComplexArray) -> None:  # pragma: no cover - compiled
+    """One transformer's ``y_s`` at the taps ``tap_pu`` (one per winding) into ``out``
+    ``(k, k)``: ``y_tap[p, q] / (t_w(p)·t_w(q)) + y_fixed[p, q]`` (:class:`TapScaling`)."""
+    k = y_tap.shape[0]
+    per = k // tap_pu.size
+    inv = np.empty(tap_pu.size)
+    for w in range(tap_pu.size):
+        inv[w] = 1.0 / (_ZERO_TAP_PU if tap_pu[w] == 0.0 else tap_pu[w])
+    for p in range(k):
+        for q in range(k):
+            out[p, q] = y_tap[p, q] * inv[p // per] * inv[q // per] + y_fixed[p, q]
 
 
 def _select(network: Network, only: Collection[str] | None) -> list[PowerTransformer]:

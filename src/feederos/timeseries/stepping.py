@@ -1,0 +1,235 @@
+"""A controlled time series stepped in compiled code: the whole series in one call.
+
+:func:`run_series` does what :func:`feederos.timeseries.run` does step by step with
+:func:`~feederos.powerflow.solve`, for a network packed as a
+:class:`~feederos.powerflow.controlled.ControlledNetwork`: a block of steps is first
+solved together at the control state it begins with (plain fixed point,
+:func:`~feederos.powerflow.methods.many.iterate_loads_many`), each step then solves alone
+with the static control loop (:func:`~feederos.powerflow.controlled.solve_controlled`)
+from its block's solution — or from the previous step's, after a block in which the
+controls acted at more than a quarter of the steps — and its totals, taps and capacitor
+steps are recorded (:class:`SeriesOutput`).
+
+A step whose fixed point does not converge
+(:data:`~feederos.powerflow.controlled.NOT_CONVERGED`) stops the call with
+:attr:`SeriesProgress.counters` at that step, the state and start voltages it began with
+kept; the caller solves it with :func:`~feederos.powerflow.solve`, records it, moves the
+state and calls again to go on. A refactorisation that meets a zero pivot
+(:data:`~feederos.powerflow.controlled.ZERO_PIVOT`) stops it for good.
+
+Examples
+--------
+Two hours of IEEE 13 at half and full load:
+
+>>> import numpy as np
+>>> from feederos.feeders import load_feeder
+>>> from feederos.powerflow import compile_network
+>>> from feederos.powerflow.controlled import ControlledNetwork
+>>> net = ControlledNetwork(compile_network(load_feeder("ieee13")))
+>>> state = net.state()
+>>> scales = np.repeat([[0.5, 1.0]], net.unit_scale.shape[0], axis=0)
+>>> progress, out = series_progress(net, state, 2, chunk=32), series_output(net, 2)
+>>> run_series(net.arrays, state, scales, progress, out, 32, 1e-9, 100, 10) == SOLVED
+True
+>>> out.converged.tolist(), bool(out.source_va[0].real < out.source_va[1].real)
+([True, True], True)
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+
+from feederos.powerflow.controlled import (
+    SOLVED,
+    ZERO_PIVOT,
+    ControlledArrays,
+    ControlledNetwork,
+    ControlledState,
+    current_factors,
+    no_load_start,
+    snapshot_totals,
+    solve_controlled,
+    tap_numbers,
+)
+from feederos.powerflow.methods.many import iterate_loads_many
+
+__all__ = ["SeriesOutput", "SeriesProgress", "run_series", "series_output", "series_progress"]
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+ComplexArray = npt.NDArray[np.complex128]
+BoolArray = npt.NDArray[np.bool_]
+
+NEXT, BLOCKS, ACTED, HAS_LAST = range(4)
+"""Places in :attr:`SeriesProgress.counters`: the next step, whether its block is
+pre-solved, the steps of its block at which the controls acted, whether a step was
+solved before."""
+
+
+class SeriesOutput(NamedTuple):
+    """What each step of a series produced, one row per step.
+
+    Attributes
+    ----------
+    source_va, losses_va
+        Source power and losses [VA].
+    v_min_pu, v_max_pu
+        Voltage range [pu].
+    converged, iterations, control_iterations
+        As :class:`~feederos.powerflow.PowerFlowResult` reports them.
+    taps
+        Tap position of each regulator ``(N, regulators)``.
+    steps_in
+        Steps in service of each controlled bank ``(N, banks)``.
+    """
+
+    source_va: ComplexArray
+    losses_va: ComplexArray
+    v_min_pu: FloatArray
+    v_max_pu: FloatArray
+    converged: BoolArray
+    iterations: IntArray
+    control_iterations: IntArray
+    taps: IntArray
+    steps_in: IntArray
+
+
+class SeriesProgress(NamedTuple):
+    """Where a series is, so that a call can stop at a step and the next go on.
+
+    Attributes
+    ----------
+    counters
+        ``[next step, block pre-solved, steps that acted in the block, has a last]``.
+    v_block
+        The pre-solved voltages of the present block ``(n, chunk)`` [V].
+    v_last, v_start, v
+        The last step's solution, the start of the step begun last, and the step's
+        iterate [V].
+    step_tap_pu, step_cap_states
+        The control state the step begun last started from.
+    """
+
+    counters: IntArray
+    v_block: ComplexArray
+    v_last: ComplexArray
+    v_start: ComplexArray
+    v: ComplexArray
+    step_tap_pu: FloatArray
+    step_cap_states: IntArray
+
+
+def series_progress(net: ControlledNetwork, state: ControlledState, steps: int,
+                    chunk: int) -> SeriesProgress:
+    """The progress of a series not yet begun (``steps`` steps, blocks of ``chunk``)."""
+    n = net.arrays.solver.i_src.size
+    counters = np.zeros(4, dtype=np.int64)
+    counters[BLOCKS] = 1
+    return SeriesProgress(counters, np.zeros((n, max(1, min(chunk, steps))), dtype=np.complex128),
+                          np.zeros(n, dtype=np.complex128), np.zeros(n, dtype=np.complex128),
+                          np.zeros(n, dtype=np.complex128), state.tap_pu.copy(),
+                          state.cap_states.copy())
+
+
+def series_output(net: ControlledNetwork, steps: int) -> SeriesOutput:
+    """Empty outputs for ``steps`` steps."""
+    return SeriesOutput(np.zeros(steps, dtype=np.complex128), np.zeros(steps, dtype=np.complex128),
+                        np.zeros(steps), np.zeros(steps), np.zeros(steps, dtype=np.bool_),
+                        np.zeros(steps, dtype=np.int64), np.zeros(steps, dtype=np.int64),
+                        np.zeros((steps, net.regs.n), dtype=np.int64),
+                        np.zeros((steps, len(net.banks)), dtype=np.int64))
+
+
+@njit(cache=True, nogil=True)
+def _pre_solve(a: ControlledArrays, state: ControlledState, scales: FloatArray, lo: int,
+               hi: int, p: SeriesProgress, tolerance_pu: float,
+               max_iterations: int) -> bool:  # pragma: no cover - compiled
+    """Solve steps ``lo … hi−1`` together at the present state into ``p.v_block``, from
+    the last step's solution (the no-load voltages before the first)."""
+    solver = a.solver
+    n, k = solver.i_src.size, hi - lo
+    start = p.v_last
+    if not p.counters[HAS_LAST]:
+        start = np.zeros(n, dtype=np.complex128)
+        if not no_load_start(solver, state.factors, start):
+            return False
+    f, ok = current_factors(solver, state.factors)
+    if not ok:
+        return False
+    v = np.empty((n, k), dtype=np.complex128)
+    for i in range(n):
+        for c in range(k):
+            v[i, c] = start[i]
+    block = np.ascontiguousarray(scales[:, lo:hi])
+    iterations = np.full(k, max_iterations + 1, dtype=np.int64)
+    iterate_loads_many(f, solver.loads, block, block, solver.i_src.reshape((n, 1)),
+                       solver.live, solver.inv_scale, v, tolerance_pu, 1, max_iterations,
+                       iterations)
+    p.v_block[:, :k] = v
+    return True
+
+
+@njit(cache=True, nogil=True)
+def run_series(
+    a: ControlledArrays, state: ControlledState, scales: FloatArray, p: SeriesProgress,
+    out: SeriesOutput, chunk: int, tolerance_pu: float, max_iterations: int,
+    max_control_iterations: int,
+) -> int:  # pragma: no cover - compiled
+    """Step the series from ``p.counters[NEXT]`` to its end, each step's loads scaled by
+    a column of ``scales`` ``(M, N)`` (see the module docstring).
+
+    Returns :data:`~feederos.powerflow.controlled.SOLVED` when every step is done, else
+    the status of the step it stopped at, ``p.counters[NEXT]`` (its start state and
+    voltages are in ``p``).
+    """
+    n_steps = scales.shape[1]
+    column = np.empty((scales.shape[0], 1))
+    c = p.counters
+    k = c[NEXT]
+    while k < n_steps:
+        j = k % chunk
+        if j == 0:
+            if k > 0:  # blocks pay off only while the controls are mostly quiet
+                c[BLOCKS] = 1 if 4 * c[ACTED] <= chunk else 0
+            c[ACTED] = 0
+            if c[BLOCKS] and not _pre_solve(a, state, scales, k, min(n_steps, k + chunk), p,
+                                            tolerance_pu, max_iterations):
+                c[NEXT] = k
+                return ZERO_PIVOT
+        if c[BLOCKS]:
+            p.v_start[:] = p.v_block[:, j]
+        elif c[HAS_LAST]:
+            p.v_start[:] = p.v_last
+        elif not no_load_start(a.solver, state.factors, p.v_start):
+            c[NEXT] = k
+            return ZERO_PIVOT
+        p.v[:] = p.v_start
+        p.step_tap_pu[:] = state.tap_pu
+        p.step_cap_states[:] = state.cap_states
+        column[:, 0] = scales[:, k]
+        status, iterations, control_iterations, settled = solve_controlled(
+            a, state, column, p.v, tolerance_pu, max_iterations, max_control_iterations)
+        if status != SOLVED:
+            c[NEXT] = k
+            return status
+        source, losses, v_min, v_max = snapshot_totals(a.pd, a.totals, state.pd_y, p.v)
+        out.source_va[k] = source
+        out.losses_va[k] = losses
+        out.v_min_pu[k] = v_min
+        out.v_max_pu[k] = v_max
+        out.converged[k] = settled
+        out.iterations[k] = iterations
+        out.control_iterations[k] = control_iterations
+        tap_numbers(a.regs, a.sensors.reg_transformer, state.tap_pu, out.taps[k])
+        for b in range(state.cap_states.shape[0]):
+            out.steps_in[k, b] = state.cap_states[b].sum()
+        c[ACTED] += control_iterations > 1
+        p.v_last[:] = p.v
+        c[HAS_LAST] = 1
+        k += 1
+    c[NEXT] = n_steps
+    return SOLVED

@@ -1,0 +1,113 @@
+"""The compiled time series gives what stepping with ``solve`` gives, step by step: the
+totals, taps, capacitor steps and the final result, also where a step falls back to
+``solve`` (a fixed point that does not converge) or the whole series does."""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from feederos.io.opendss import DssImportWarning, read_opendss
+from feederos.model import Network
+from feederos.powerflow.controlled import ZERO_PIVOT, ControlledNetwork
+from feederos.timeseries import TimeSeriesResult, run
+
+# the module, not the function the package exports under the same name
+run_module = importlib.import_module("feederos.timeseries.run")
+
+SCENARIO = """Compile "{master}"
+RegControl.Reg3.vlimit=126
+New CapControl.cc1 Capacitor=cap1 element=Line.692675 terminal=1 type=voltage ON=119
+~ OFF=124 ptratio=20 ptphase=max Delay=10 delayoff=5 deadtime=100
+New CapControl.cc2 Capacitor=cap2 element=Line.684611 terminal=2 type=current ON=80
+~ OFF=20 ctratio=60 Delay=12 delayoff=12
+New LoadShape.day npts=24 interval=1 mult=({day})
+BatchEdit Load..* daily=day
+Set mode=daily number=48 stepsize=1h
+"""
+"""IEEE 13 over two days: its regulators and two capacitor controls act through the day."""
+DAY = (0.3, 0.25, 0.25, 0.3, 0.4, 0.6, 0.8, 1.0, 1.1, 1.0, 0.9, 0.85, 0.8, 0.85, 0.9, 1.0, 1.2,
+       1.4, 1.5, 1.3, 1.0, 0.7, 0.5, 0.4)
+
+
+@pytest.fixture(scope="module")
+def network(feeders_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Network:
+    master = (feeders_dir / "13Bus" / "IEEE13Nodeckt.dss").resolve()
+    if not master.exists():
+        pytest.skip(f"{master} not available")
+    path = tmp_path_factory.mktemp("stepping") / "ieee13_day.dss"
+    path.write_text(SCENARIO.format(master=master, day=" ".join(map(str, DAY))))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DssImportWarning)
+        return read_opendss(path)
+
+
+def _with_solve(network: Network, monkeypatch: pytest.MonkeyPatch,
+                **kw: object) -> TimeSeriesResult:
+    """The series stepped with ``solve`` (the compiled stepper switched off)."""
+    with monkeypatch.context() as m:
+        m.setattr(ControlledNetwork, "supports", staticmethod(lambda root: False))
+        return run(network, **kw)  # type: ignore[arg-type]
+
+
+def _assert_same(ours: TimeSeriesResult, ref: TimeSeriesResult) -> None:
+    exact = ["hour", "converged", "control_iterations"]
+    pd.testing.assert_frame_equal(ours.steps[exact], ref.steps[exact])
+    floats = ["source_p_kw", "source_q_kvar", "losses_kw", "losses_kvar"]
+    pd.testing.assert_frame_equal(ours.steps[floats], ref.steps[floats], rtol=1e-9, atol=1e-6)
+    for col in ("v_min_pu", "v_max_pu"):
+        assert np.abs(ours.steps[col] - ref.steps[col]).max() < 1e-9
+    assert (ours.steps.iterations - ref.steps.iterations).abs().max() <= 1
+    pd.testing.assert_frame_equal(ours.taps, ref.taps)
+    pd.testing.assert_frame_equal(ours.capacitors, ref.capacitors)
+    assert ours.final.control_actions == ref.final.control_actions
+    assert ours.final.regulator_taps == ref.final.regulator_taps
+    assert ours.final.capacitor_states == ref.final.capacitor_states
+    base = ref.final.compiled.nodes.v_base_ln_v
+    live = base > 0
+    assert np.abs(ours.final.v - ref.final.v)[live].max() / base[live].min() < 1e-9
+
+
+@pytest.mark.parametrize("chunk", [32, 5])
+def test_the_compiled_series_is_the_series_stepped_with_solve(
+        network: Network, monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    ours = run(network, chunk=chunk)
+    ref = _with_solve(network, monkeypatch, chunk=chunk)
+    _assert_same(ours, ref)
+    # the day makes the controls work: taps move and a bank switches
+    assert ours.tap_changes.sum() > 0 and ours.capacitor_changes.sum() > 0
+    assert (ours.steps.control_iterations > 1).sum() > 5
+
+
+def test_steps_whose_fixed_point_fails_are_solved_by_solve(
+        network: Network, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Three iterations are too few for some steps: those go on with Newton-Raphson in
+    # ``solve``, as they do when the whole series steps with ``solve``.
+    monkeypatch.setattr(run_module, "MAX_ITERATIONS", 3)
+    solved = []
+    solve_begun = run_module._CompiledSteps._solve_begun
+
+    def counted(self: object, net: object, progress: object, k: int) -> object:
+        solved.append(k)
+        return solve_begun(self, net, progress, k)
+
+    monkeypatch.setattr(run_module._CompiledSteps, "_solve_begun", counted)
+    ours = run(network, steps=24)
+    assert len(set(solved)) > 3  # steps handed to ``solve``, besides the last for ``final``
+    ref = _with_solve(network, monkeypatch, steps=24)
+    _assert_same(ours, ref)
+
+
+def test_a_zero_pivot_hands_the_series_to_solve(
+        network: Network, monkeypatch: pytest.MonkeyPatch) -> None:
+    def zero_pivot(*args: object) -> int:
+        return ZERO_PIVOT
+
+    ref = _with_solve(network, monkeypatch, steps=12)
+    monkeypatch.setattr(run_module, "run_series", zero_pivot)
+    _assert_same(run(network, steps=12), ref)
