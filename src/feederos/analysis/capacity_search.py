@@ -98,10 +98,11 @@ def capacity_by_search(
     settings = network.settings
     scaled = network.model_copy(update={"settings": settings.model_copy(update={
         "load_multiplier": settings.load_multiplier * load_mult})})
-    site = candidate_sites(compile_network(scaled), [bus])[0]
+    compiled = compile_network(scaled)
+    site = candidate_sites(compiled, [bus])[0]
     if len(site.nodes) == 2:
         raise ValueError(f"bus {bus!r} has two phase nodes; search a one- or three-phase bus")
-    base = solve(scaled, tolerance_pu=tolerance_pu)
+    base = solve(compiled, tolerance_pu=tolerance_pu)
     if not base.converged:
         raise PowerFlowError(f"network {network.name!r} does not solve at load level ×"
                              f"{load_mult} without DER")

@@ -81,8 +81,7 @@ from feederos.model import (
 )
 from feederos.powerflow import solve
 from feederos.powerflow.compiled import CompiledNetwork, compile_network
-from feederos.powerflow.injections.base import InjectionSet
-from feederos.powerflow.injections.loads import LoadSet
+from feederos.powerflow.injections.loads import LoadSet, scale_loads
 from feederos.powerflow.methods.fixed_point import energized_factor
 from feederos.powerflow.methods.many import solve_fixed_point_many
 from feederos.powerflow.result import element_kind
@@ -423,9 +422,7 @@ class _LevelStudy:
         no_site = np.array([-1], dtype=np.int64)  # matches no probe: all stay at 0
         flat = [None if a is None else a[:, 0]
                 for a in probes.scales(load_mult, no_site, np.zeros(1))]
-        base = solve(root.with_injections(tuple(
-            s if m is None else _scaled(s, m)
-            for s, m in zip(root.injections, flat, strict=True))),
+        base = solve(root.with_injections(scale_loads(root.injections, flat)),
             tolerance_pu=tolerance_pu, max_iterations=max_iterations)
         if not base.converged:
             raise PowerFlowError(f"network {root.name!r} does not solve at load level "
@@ -447,9 +444,9 @@ class _LevelStudy:
         static control loop, from its locked solution."""
         parts = dataclasses.asdict(locked)
         for j in range(v.shape[1]):
-            c = self.state.with_injections(tuple(
-                s if m is None else _scaled(s, m[:, j])
-                for s, m in zip(self.probes.compiled.injections, scales, strict=True)))
+            c = self.state.with_injections(scale_loads(
+                self.probes.compiled.injections, [None if m is None else m[:, j]
+                                                  for m in scales]))
             r = solve(c, tolerance_pu=self.tol, max_iterations=self.max_it,
                       initial=v[:, j])
             if r.control_iterations <= 1 and r.compiled.y is c.y:
@@ -588,8 +585,3 @@ class _LevelStudy:
             root = lo + width * (-e_lo) / (e_hi - e_lo)
             return min(max(root, lo + 0.02 * width), hi - 0.02 * width)
         return math.sqrt(lo * hi) if lo > 0 else hi / 2.0
-
-
-def _scaled(s: InjectionSet, m: FloatArray) -> InjectionSet:
-    assert isinstance(s, LoadSet)
-    return dataclasses.replace(s, mult=s.mult * m)

@@ -39,7 +39,6 @@ True
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,7 +52,7 @@ from feederos.model.validation import Problem
 from feederos.powerflow import solve
 from feederos.powerflow.compiled import CompiledNetwork, compile_network
 from feederos.powerflow.controlled import SOLVED, ZERO_PIVOT, ControlledNetwork
-from feederos.powerflow.injections.loads import LoadSet
+from feederos.powerflow.injections.loads import LoadSet, scale_loads
 from feederos.powerflow.methods.many import solve_fixed_point_many
 from feederos.powerflow.result import PowerFlowResult
 from feederos.powerflow.solve import control_tables
@@ -239,10 +238,8 @@ class _Steps:
 
     def stepped(self, state: CompiledNetwork, k: int) -> CompiledNetwork:
         """``state`` with the loads as they draw at step ``k``."""
-        return state.with_injections(tuple(
-            dataclasses.replace(s, mult=s.mult * m[:, k])
-            if m is not None and isinstance(s, LoadSet) else s
-            for s, m in zip(self.root.injections, self.scales, strict=True)))
+        return state.with_injections(scale_loads(
+            self.root.injections, [None if m is None else m[:, k] for m in self.scales]))
 
     def record_controls(self, result: PowerFlowResult) -> None:
         self.taps.append(dict(result.regulator_taps))

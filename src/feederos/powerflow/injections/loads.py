@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any, NamedTuple
 
@@ -57,6 +57,7 @@ from numba import njit
 from feederos.model import Connection, EnergyConsumer, Network
 from feederos.model.loads import LoadModel, LoadStatus
 from feederos.model.settings import SolveMode
+from feederos.powerflow.injections.base import InjectionSet
 from feederos.powerflow.nodes import NodeIndex
 from feederos.powerflow.primitives.block import PrimitiveBlock
 
@@ -69,6 +70,7 @@ __all__ = [
     "load_phase_incidence",
     "magnitude",
     "pack_loads",
+    "scale_loads",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -617,3 +619,23 @@ def _load_set(
         cvr_vars=arr([ld.cvr_vars for ld in loads]),
         zip=np.asarray(zip_rows, dtype=np.float64).reshape(len(loads), 7),
     )
+
+
+def scale_loads(sets: Sequence[InjectionSet],
+                scales: Sequence[FloatArray | None]) -> tuple[InjectionSet, ...]:
+    """``sets`` with each load set's ``mult`` multiplied by its scale ``(m_s,)``; other
+    sets, and sets whose scale is ``None``, as they are (for
+    :meth:`~feederos.powerflow.CompiledNetwork.with_injections`).
+
+    Examples
+    --------
+    >>> from feederos.feeders import load_feeder
+    >>> from feederos.powerflow.nodes import node_index
+    >>> net = load_feeder("ieee13")
+    >>> sets = load_injections(net, node_index(net))
+    >>> half = scale_loads(sets, [np.full(len(s.names), 0.5) for s in sets])
+    >>> [float(h.mult[0] / s.mult[0]) for h, s in zip(half, sets)]
+    [0.5, 0.5, 0.5]
+    """
+    return tuple(replace(s, mult=s.mult * m) if m is not None and isinstance(s, LoadSet)
+                 else s for s, m in zip(sets, scales, strict=True))
