@@ -27,6 +27,7 @@ from feederos.powerflow.controls.capacitors import (
     PHASE_MAX,
     CapacitorArrays,
     _example_table,
+    capacitors_near_edge,
     last_step_in_service,
 )
 
@@ -216,3 +217,13 @@ def test_the_kernels_arrays_are_the_tables_numeric_columns():
     columns = {f.name for f in dataclasses.fields(CapacitorControlTable)} - {
         "names", "capacitors", "monitored", "ct_terminal"}
     assert set(CapacitorArrays._fields) == columns
+
+
+@pytest.mark.parametrize(("mode", "measured", "near"), [
+    (Mode.KVAR, 150.01, True), (Mode.KVAR, -225.02, True), (Mode.KVAR, 140.0, False),
+    (Mode.PF, 0.95001, True), (Mode.PF, 150.0, False),  # pf mode reads pf_on / pf_off
+    (Mode.TIME, 150.0, False),  # the clock is exact
+])
+def test_a_measurement_near_an_on_or_off_setting(mode, measured, near):
+    t = _table(mode=MODE_CODES[mode]).arrays
+    assert capacitors_near_edge(t, np.array([measured]), 1e-4) is near

@@ -24,6 +24,7 @@ from feederos.powerflow.controls.regulators import (
     RegulatorArrays,
     _example_table,
     neutral_tap_change,
+    regulators_near_edge,
 )
 
 
@@ -212,3 +213,16 @@ def test_tap_numbers_and_neutral():
 def test_the_kernels_arrays_are_the_tables_numeric_columns():
     columns = {f.name for f in dataclasses.fields(RegulatorTable)} - {"names", "transformers"}
     assert set(RegulatorArrays._fields) == columns
+
+
+@pytest.mark.parametrize(("v_pt", "reverse", "near"), [
+    (121.0 - 0.005, False, True),     # 5 mV inside the band edge (slack 12 mV)
+    (118.5, False, False),            # two whole steps of 0.75 V: far from any edge
+    (120.0 + 1.5 * 0.75, False, True),  # boost of exactly 1.5 steps: rounding flips here
+    (120.0 + 1.4 * 0.75, False, False),
+    (121.5 + 0.005, True, True),      # the reverse band is ±1.5 V
+    (121.0 - 0.005, True, False),
+])
+def test_a_sample_near_a_flip_of_its_decision(v_pt, reverse, near):
+    t = _example_table().arrays
+    assert regulators_near_edge(t, np.array([v_pt]), np.array([reverse]), 1e-4) is near

@@ -62,6 +62,7 @@ __all__ = [
     "CapacitorSample",
     "capacitor_control_table",
     "capacitor_sample",
+    "capacitors_near_edge",
     "last_step_in_service",
     "sample_capacitors",
     "switch_capacitor",
@@ -498,6 +499,36 @@ def sample_capacitors(
         should_switch[k] = action in (OPEN, CLOSE)
         override[k] = overridden
     return measured, pending, should_switch, override
+
+
+@njit(cache=True, nogil=True)
+def capacitors_near_edge(
+    t: CapacitorArrays, measured: FloatArray, rel: float
+) -> bool:  # pragma: no cover - compiled
+    """Whether a sample's measured values (:func:`sample_capacitors`' first field) put any
+    control within ``rel`` (relative) of its on or off setting, where its decision flips
+    (time controls: never; power-factor controls: their ``pf_on``/``pf_off``).
+
+    The companion of :func:`~feederos.powerflow.controls.regulators.regulators_near_edge`.
+    Not covered: the voltage override's limits, and the power-factor control's kvar
+    conditions.
+
+    Examples
+    --------
+    >>> t = _example_table().arrays  # kvar control: on above 150 kvar, off below -225
+    >>> near = [capacitors_near_edge(t, np.array([q]), 1e-4) for q in (150.001, 100.0)]
+    >>> near
+    [True, False]
+    """
+    for k in range(measured.size):
+        mode = t.mode[k]
+        if mode == _TIME:
+            continue
+        on, off = (t.pf_on[k], t.pf_off[k]) if mode == _PF else (t.on_value[k], t.off_value[k])
+        x = measured[k]
+        if abs(x - on) < rel * max(abs(on), 1e-12) or abs(x - off) < rel * max(abs(off), 1e-12):
+            return True
+    return False
 
 
 def last_step_in_service(states: IntArray) -> IntArray:

@@ -67,6 +67,7 @@ __all__ = [
     "neutral_tap_change",
     "regulator_sample",
     "regulator_table",
+    "regulators_near_edge",
     "sample_regulators",
     "tap_number",
 ]
@@ -554,6 +555,44 @@ def sample_regulators(
         forward_power_w[k] = -power.real
     return (v_control_v, controlled_phase, needs_change, pending_tap_pu, can_move, delay_s,
             forward_power_w)
+
+
+@njit(cache=True, nogil=True)
+def regulators_near_edge(
+    t: RegulatorArrays, v_control_v: FloatArray, in_reverse: BoolArray, rel: float
+) -> bool:  # pragma: no cover - compiled
+    """Whether a sample's control voltages (:func:`sample_regulators`' first field) put
+    any regulator within ``rel`` of its voltage (relative) of a point where its decision
+    flips: a band edge, or a boost halfway between two whole tap steps.
+
+    A control loop that samples a solution known only to ``rel``'s order solves further
+    before it acts on such a sample. Not covered: the ``v_limit_v`` override and the
+    choice of phase under ``PT_MAX``/``PT_MIN``.
+
+    Examples
+    --------
+    >>> t = _example_table().arrays
+    >>> rev = np.zeros(1, dtype=np.bool_)
+    >>> float(t.v_set_v[0]), float(t.band_v[0])
+    (120.0, 2.0)
+    >>> regulators_near_edge(t, np.array([118.9995]), rev, 1e-4)  # 0.5 mV off the edge
+    True
+    >>> regulators_near_edge(t, np.array([118.5]), rev, 1e-4)
+    False
+    """
+    for k in range(v_control_v.size):
+        v_actual = v_control_v[k]
+        reverse = in_reverse[k]
+        v_reg = t.rev_v_set_v[k] if reverse else t.v_set_v[k]
+        band = t.rev_band_v[k] if reverse else t.band_v[k]
+        slack = rel * v_actual
+        if abs(abs(v_reg - v_actual) - band / 2.0) < slack:
+            return True
+        volts_per_step = t.tap_step_pu[k] * t.v_base_v[k] / t.pt_ratio[k]
+        steps = (v_reg - v_actual) / volts_per_step
+        if abs(abs(steps - math.floor(steps)) - 0.5) * volts_per_step < slack:
+            return True
+    return False
 
 
 @njit(cache=True, nogil=True)

@@ -170,8 +170,8 @@ def solve_fixed_point(
     work = np.empty((3, live.size), dtype=np.complex128)
     inv_scale_sq = inv_scale * inv_scale
     if all(isinstance(s, LoadSet) for s in compiled.injections):
-        ok, it = fixed_point_iterations(f, loads, ones, ones, i_src, live, inv_scale_sq, v, g,
-                                        tolerance_pu, max_iterations, history, work)
+        ok, it, _ = fixed_point_iterations(f, loads, ones, ones, i_src, live, inv_scale_sq, v,
+                                           g, tolerance_pu, max_iterations, history, work)
         return outcome(compiled, v, converged=ok, iterations=it)
     # Other injections' currents are taken in Python, one iteration per call.
     with single_threaded_blas():
@@ -200,8 +200,8 @@ def fixed_point_iterations(
     f: LuArrays, loads: LoadArrays, p_scale: FloatArray, q_scale: FloatArray,
     i_base: ComplexArray, live: IntArray, inv_scale_sq: FloatArray, v: ComplexArray,
     g: ComplexArray, tolerance_pu: float, max_iterations: int, history: AndersonHistory,
-    work: ComplexArray,
-) -> tuple[bool, int]:  # pragma: no cover - compiled
+    work: ComplexArray, loose_pu: float = 0.0,
+) -> tuple[bool, int, bool]:  # pragma: no cover - compiled
     """Iterate from ``v`` until converged, at most ``max_iterations`` times, in place.
 
     Each iteration solves ``g = y⁻¹ (i_base + i_compensation(v))`` on the energised nodes
@@ -209,10 +209,16 @@ def fixed_point_iterations(
     scaled by ``p_scale``/``q_scale`` ``(M, 1)``, and ``i_base`` the other injections
     (the sources') [A]. If no node moved by ``tolerance_pu`` [pu of its scale,
     ``inv_scale_sq`` being ``1/scale²`` per node], ``v`` becomes ``g`` refined and the
-    call returns ``(True, iterations)``; otherwise ``v`` becomes the Anderson mix of ``v``
+    call returns ``(True, iterations, True)``; otherwise ``v`` becomes the Anderson mix of ``v``
     and ``g`` (``history``, which the caller resets per solution) and the loop goes on.
     De-energised nodes stay 0 in both vectors, so mixing them changes nothing. ``work``
     is ``(3, live nodes)`` scratch.
+
+    With ``loose_pu`` above ``tolerance_pu`` it stops early, unrefined, once no node moved
+    by ``loose_pu``, and returns ``(True, iterations, False)``: a caller that needs the
+    solution only roughly (a control loop about to move a tap) stops there, and calls
+    again with ``v`` and the history as they are to go on to ``tolerance_pu``.
+    ``(False, max_iterations, False)``: not converged.
 
     The fields of ``f`` are read once here: each read of a tuple's array inside the loop
     would cost two atomic reference-count updates.
@@ -247,11 +253,14 @@ def fixed_point_iterations(
             d0 = g[i] - v[i]
             c0 = max(c0, (d0.real * d0.real + d0.imag * d0.imag) * inv_scale_sq[i])
             i += 1
-        if max(max(c0, c1), max(c2, c3)) < tolerance_pu * tolerance_pu:
+        change = max(max(c0, c1), max(c2, c3))
+        if change < tolerance_pu * tolerance_pu:
             x = lu_refine(f, x, b)
             for q in range(live.size):
                 g[live[q]] = x[q]
             v[:] = g
-            return True, it
+            return True, it, True
         anderson_mix(history, v, g)
-    return False, max_iterations
+        if change < loose_pu * loose_pu:
+            return True, it, False
+    return False, max_iterations, False
