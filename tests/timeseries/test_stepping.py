@@ -62,7 +62,8 @@ def _assert_same(ours: TimeSeriesResult, ref: TimeSeriesResult) -> None:
     pd.testing.assert_frame_equal(ours.steps[floats], ref.steps[floats], rtol=1e-9, atol=1e-6)
     for col in ("v_min_pu", "v_max_pu"):
         assert np.abs(ours.steps[col] - ref.steps[col]).max() < 1e-9
-    assert (ours.steps.iterations - ref.steps.iterations).abs().max() <= 1
+    # the compiled loop carries its Anderson rows from solve to solve: never slower
+    assert (ours.steps.iterations - ref.steps.iterations).max() <= 1
     pd.testing.assert_frame_equal(ours.taps, ref.taps)
     pd.testing.assert_frame_equal(ours.capacitors, ref.capacitors)
     assert ours.final.control_actions == ref.final.control_actions

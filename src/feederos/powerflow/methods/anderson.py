@@ -33,7 +33,8 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-__all__ = ["ANDERSON_DEPTH", "AndersonHistory", "anderson_history", "anderson_mix"]
+__all__ = ["ANDERSON_DEPTH", "AndersonHistory", "anderson_history", "anderson_mix",
+           "anderson_restart"]
 
 ComplexArray = npt.NDArray[np.complex128]
 FloatArray = npt.NDArray[np.float64]
@@ -60,7 +61,8 @@ class AndersonHistory(NamedTuple):
     gram
         ``df dfᵀ`` over the kept rows ``(depth, depth)``.
     steps
-        Steps taken, ``(1,)``; 0 starts a new sequence.
+        Steps taken, ``(1,)``; 0 starts a new sequence, ``−s`` (``s`` > 0) a new
+        sequence that keeps the rows of the last (:func:`anderson_restart`).
     """
 
     g_prev: FloatArray
@@ -114,6 +116,22 @@ def _solve_small(
     return x, True
 
 
+@njit(cache=True, nogil=True)
+def anderson_restart(h: AndersonHistory, keep: bool) -> None:  # pragma: no cover - compiled
+    """Begin a new sequence in ``h``: afresh, or (``keep``) keeping the rows of the last.
+
+    A control loop solves one network many times over, each time with a tap or a load
+    moved a little: the differences its last sequence kept describe how the loads answer
+    the voltage nearly as well for the next map, so the next sequence mixes them from its
+    first step (the first of the new map's own differences replaces the oldest row then).
+    """
+    count = h.steps[0]
+    if not keep or count == 0:
+        h.steps[0] = 0
+    elif count > 0:
+        h.steps[0] = -count
+
+
 # Reassociation lets the products over all nodes vectorise (they are sums of ~2n terms in
 # any order already: their rounding differs from NumPy's, never by more than a few ulp).
 _FAST = {"reassoc", "contract"}
@@ -127,8 +145,9 @@ def anderson_mix(
     ``G(x) − Σ γ_j dg_j`` with ``γ`` the least-squares fit of the residual by the
     residual differences ``df_j``.
 
-    The first step of a sequence (``h.steps[0] == 0``) and a singular least-squares
-    problem take ``g`` as it is.
+    The first step of a fresh sequence (``h.steps[0] == 0``) and a singular
+    least-squares problem take ``g`` as it is; the first step of a sequence that keeps
+    the last one's rows (:func:`anderson_restart`) mixes with those.
     """
     g_prev, f_prev, dg, df, gram_kept, counter = h
     depth = dg.shape[0]
@@ -139,32 +158,41 @@ def anderson_mix(
     if depth == 0:
         x[:] = g
         return
-    if count == 0:
+    if count <= 0:  # a new sequence: no differences of this map yet
         for i in range(size):
             g_prev[i] = gr[i]
             f_prev[i] = gr[i] - xr[i]
-        counter[0] = 1
-        x[:] = g
-        return
-    slot = (count - 1) % depth
-    m = min(count, depth)
-    counter[0] = count + 1
-    for i in range(size):  # the new differences
-        f = gr[i] - xr[i]
-        df[slot, i] = f - f_prev[i]
-        dg[slot, i] = gr[i] - g_prev[i]
-        f_prev[i] = f
-        g_prev[i] = gr[i]
-    rhs = np.empty(m)
-    for j in range(m):  # the Gram matrix's new row, and dfᵀ f
-        row = 0.0
-        fit = 0.0
-        for i in range(size):
-            row += df[j, i] * df[slot, i]
-            fit += df[j, i] * f_prev[i]
-        gram_kept[slot, j] = row
-        gram_kept[j, slot] = row
-        rhs[j] = fit
+        counter[0] = max(1, -count)
+        m = min(-count - 1, depth)  # the rows kept from the last sequence
+        if m <= 0:
+            x[:] = g
+            return
+        rhs = np.empty(m)
+        for j in range(m):
+            fit = 0.0
+            for i in range(size):
+                fit += df[j, i] * f_prev[i]
+            rhs[j] = fit
+    else:
+        slot = (count - 1) % depth
+        m = min(count, depth)
+        counter[0] = count + 1
+        for i in range(size):  # the new differences
+            f = gr[i] - xr[i]
+            df[slot, i] = f - f_prev[i]
+            dg[slot, i] = gr[i] - g_prev[i]
+            f_prev[i] = f
+            g_prev[i] = gr[i]
+        rhs = np.empty(m)
+        for j in range(m):  # the Gram matrix's new row, and dfᵀ f
+            row = 0.0
+            fit = 0.0
+            for i in range(size):
+                row += df[j, i] * df[slot, i]
+                fit += df[j, i] * f_prev[i]
+            gram_kept[slot, j] = row
+            gram_kept[j, slot] = row
+            rhs[j] = fit
     gram = np.empty((m, m))
     for a in range(m):
         for b in range(m):

@@ -51,6 +51,7 @@ __all__ = [
     "ANDERSON_DEPTH",
     "energized_factor",
     "fixed_point_iterations",
+    "load_nodes",
     "no_load_voltages",
     "packed_loads",
     "solve_fixed_point",
@@ -163,22 +164,25 @@ def solve_fixed_point(
     live = np.flatnonzero(compiled.energized).astype(np.int64)
     v = no_load_voltages(compiled) if initial is None else initial.astype(np.complex128)
     inv_scale = 1.0 / voltage_scale_v(compiled)
-    history = anderson_history(v.size, anderson_depth)
     loads = packed_loads(compiled)
+    only_loads = all(isinstance(s, LoadSet) for s in compiled.injections)
+    mixed = load_nodes(loads) if only_loads else np.arange(v.size, dtype=np.int64)
+    history = anderson_history(mixed.size, anderson_depth)
     ones = np.ones((loads.params.shape[0], 1))
     g = np.zeros_like(v)
     work = np.empty((3, live.size), dtype=np.complex128)
     inv_scale_sq = inv_scale * inv_scale
-    if all(isinstance(s, LoadSet) for s in compiled.injections):
+    if only_loads:
         ok, it, _ = fixed_point_iterations(f, loads, ones, ones, i_src, live, inv_scale_sq, v,
-                                           g, tolerance_pu, max_iterations, history, work)
+                                           g, tolerance_pu, max_iterations, history, work,
+                                           mixed)
         return outcome(compiled, v, converged=ok, iterations=it)
     # Other injections' currents are taken in Python, one iteration per call.
     with single_threaded_blas():
         for it in range(1, max_iterations + 1):
             i_base = i_src + compensation_currents(compiled, v, loads=False)
             if fixed_point_iterations(f, loads, ones, ones, i_base, live, inv_scale_sq, v, g,
-                                      tolerance_pu, 1, history, work)[0]:
+                                      tolerance_pu, 1, history, work, mixed)[0]:
                 return outcome(compiled, v, converged=True, iterations=it)
     return outcome(compiled, v, converged=False, iterations=max_iterations)
 
@@ -195,12 +199,28 @@ def packed_loads(compiled: CompiledNetwork) -> LoadArrays:
     return loads
 
 
+def load_nodes(loads: LoadArrays) -> IntArray:
+    """The nodes the loads read their voltages at (sorted): the only ones whose voltage
+    the fixed-point map depends on, so the only ones worth mixing.
+
+    Examples
+    --------
+    >>> from feederos.feeders import load_feeder
+    >>> from feederos.powerflow import compile_network
+    >>> c = compile_network(load_feeder("ieee13"))
+    >>> int(load_nodes(packed_loads(c)).size) < c.nodes.n_nodes
+    True
+    """
+    nodes = loads.conductors[loads.conductors >= 0]
+    return np.unique(nodes).astype(np.int64)
+
+
 @njit(cache=True, nogil=True)
 def fixed_point_iterations(
     f: LuArrays, loads: LoadArrays, p_scale: FloatArray, q_scale: FloatArray,
     i_base: ComplexArray, live: IntArray, inv_scale_sq: FloatArray, v: ComplexArray,
     g: ComplexArray, tolerance_pu: float, max_iterations: int, history: AndersonHistory,
-    work: ComplexArray, loose_pu: float = 0.0,
+    work: ComplexArray, mixed: IntArray, loose_pu: float = 0.0,
 ) -> tuple[bool, int, bool]:  # pragma: no cover - compiled
     """Iterate from ``v`` until converged, at most ``max_iterations`` times, in place.
 
@@ -209,10 +229,13 @@ def fixed_point_iterations(
     scaled by ``p_scale``/``q_scale`` ``(M, 1)``, and ``i_base`` the other injections
     (the sources') [A]. If no node moved by ``tolerance_pu`` [pu of its scale,
     ``inv_scale_sq`` being ``1/scale²`` per node], ``v`` becomes ``g`` refined and the
-    call returns ``(True, iterations, True)``; otherwise ``v`` becomes the Anderson mix of ``v``
-    and ``g`` (``history``, which the caller resets per solution) and the loop goes on.
-    De-energised nodes stay 0 in both vectors, so mixing them changes nothing. ``work``
-    is ``(3, live nodes)`` scratch.
+    call returns ``(True, iterations, True)``; otherwise ``v`` becomes ``g``, but at the
+    nodes ``mixed`` the Anderson mix of ``v`` and ``g`` (``history``, sized for them,
+    which the caller restarts per solution), and the loop goes on. ``mixed`` must hold
+    every node an injection in ``i_base``'s place or a load reads: on a network of loads,
+    their nodes (:func:`load_nodes`; the map depends on nothing else, and mixing a third
+    of the vector costs a third), else every node. De-energised nodes stay 0 in both
+    vectors, so mixing them changes nothing. ``work`` is ``(3, live nodes)`` scratch.
 
     With ``loose_pu`` above ``tolerance_pu`` it stops early, unrefined, once no node moved
     by ``loose_pu``, and returns ``(True, iterations, False)``: a caller that needs the
@@ -228,6 +251,8 @@ def fixed_point_iterations(
     n = v.size
     rhs = np.empty(n, dtype=np.complex128)
     rhs_column, v_column = rhs.reshape((n, 1)), v.reshape((n, 1))
+    x_mix = np.empty(mixed.size, dtype=np.complex128)
+    g_mix = np.empty(mixed.size, dtype=np.complex128)
     for it in range(1, max_iterations + 1):
         rhs[:] = 0j
         add_load_compensation(rhs_column, loads, p_scale, q_scale, v_column)
@@ -260,7 +285,13 @@ def fixed_point_iterations(
                 g[live[q]] = x[q]
             v[:] = g
             return True, it, True
-        anderson_mix(history, v, g)
+        for q in range(mixed.size):
+            x_mix[q] = v[mixed[q]]
+            g_mix[q] = g[mixed[q]]
+        anderson_mix(history, x_mix, g_mix)
+        v[:] = g
+        for q in range(mixed.size):
+            v[mixed[q]] = x_mix[q]
         if change < loose_pu * loose_pu:
             return True, it, False
     return False, max_iterations, False
