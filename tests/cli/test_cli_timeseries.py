@@ -23,9 +23,14 @@ def test_a_scenario_runs_as_written_and_writes_its_files(feeders_dir: Path,
     assert len(steps) == 30 and steps.converged.all()
     ref = pd.read_csv(feeders_dir / "reference" / "qsts" / "european_lv_daily.csv").iloc[:30]
     assert ((steps.source_p_kw - ref.source_p_kw).abs() / ref.source_p_kw).max() < 1e-3
-    summary = json.loads((tmp_path / "summary.json").read_text())
+    def no_nan(token: str) -> None:
+        raise AssertionError(f"summary.json holds {token}, which JSON does not allow")
+
+    summary = json.loads((tmp_path / "summary.json").read_text(), parse_constant=no_nan)
     assert summary["steps"] == 30
     assert summary["energy_kwh"] == steps.source_p_kw.sum() / 60
+    assert summary["loading_max_pu"] == steps.loading_max_pu.max()
+    assert summary["hours_above_normal_rating"] == (steps.loading_max_pu > 1).sum() / 60
 
 
 def test_built_in_feeder_with_controls(tmp_path: Path) -> None:

@@ -94,8 +94,10 @@ def _assert_as_solve(c: CompiledNetwork, name: str) -> None:
     base = c.nodes.v_base_ln_v
     live = c.energized & (base > 0)
     assert np.abs(v - ref.v)[live].max() / base[live].min() < EQUAL_PU
-    source, losses, v_min, v_max = snapshot_totals(net.arrays.pd, net.arrays.totals,
-                                                   state.pd_y, v)
+    source, losses, v_min, v_max, loading = snapshot_totals(net.arrays.pd, net.arrays.totals,
+                                                            state.pd_y, v)
+    assert loading == pytest.approx(ref.loading.loading_pct.max() / 100, rel=1e-8)
+    assert ref.loading_max_pu == pytest.approx(ref.loading.loading_pct.max() / 100, rel=1e-12)
     assert source.real / 1e3 == pytest.approx(ref.source_p_kw, rel=1e-9)
     assert losses.imag / 1e3 == pytest.approx(ref.total_losses_kvar, rel=1e-8)
     assert (v_min, v_max) == (pytest.approx(ref.v_min_pu, abs=EQUAL_PU),

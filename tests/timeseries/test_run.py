@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -69,6 +70,48 @@ def test_ieee123_year_matches_opendss_hour_by_hour(feeders_dir: Path) -> None:
     _compare(ours, ref, skip=apart)
     assert ours.tap_changes.sum() > 1000  # the regulators work all year
     assert (ours.steps.losses_kw > 0).all()
+
+
+def _opendss_loading_max_pu(scenario: Path, steps: int) -> np.ndarray:
+    """OpenDSS's largest terminal-1 phase current over ``NormAmps`` of any line or
+    transformer after each of the first ``steps`` steps of ``scenario``, stepped one
+    ``Solve`` at a time."""
+    engine = pytest.importorskip("dss").DSS
+    cwd = os.getcwd()
+    try:
+        engine.Text.Command = f'compile "{scenario}"'
+    finally:
+        os.chdir(cwd)  # OpenDSS's compile moves into the scenario's folder
+    engine.Text.Command = "set number=1"
+    circuit = engine.ActiveCircuit
+    out = np.zeros(steps)
+    for k in range(steps):
+        circuit.Solution.Solve()
+        elements = circuit.PDElements
+        more = elements.First
+        while more > 0:
+            e = circuit.ActiveCktElement
+            kind = elements.Name.split(".", 1)[0].lower()
+            if kind in ("line", "transformer") and e.NormalAmps > 0:
+                i_a = np.asarray(e.CurrentsMagAng)[0::2][: e.NumPhases]
+                out[k] = max(out[k], i_a.max() / e.NormalAmps)
+            more = elements.Next
+    return out
+
+
+def test_ieee123_loading_matches_opendss_and_counts_overload_hours(feeders_dir: Path) -> None:
+    scenario = (feeders_dir / "scenarios" / "ieee123_yearly.dss").resolve()
+    _, network = _scenario(feeders_dir, "ieee123_yearly")
+    steps = 48
+    ours = run(network, steps=steps)
+    expected = _opendss_loading_max_pu(scenario, steps)
+    assert np.allclose(ours.steps.loading_max_pu, expected, rtol=1e-3)
+    assert ours.final.loading_max_pu == pytest.approx(
+        ours.final.loading.loading_pct.max() / 100, rel=1e-12)
+    summary = ours.summary()
+    assert summary["loading_max_pu"] == pytest.approx(expected.max(), rel=1e-3)
+    assert summary["hours_above_normal_rating"] == float((expected > 1.0).sum())
+    assert 0 < summary["hours_above_normal_rating"] < steps  # some lines run hot at peak
 
 
 def test_european_lv_day_matches_opendss_minute_by_minute(feeders_dir: Path) -> None:

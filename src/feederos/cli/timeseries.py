@@ -12,6 +12,7 @@ run with a step that did not converge reports it and exits with status 1.
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 from typing import Annotated
@@ -71,7 +72,9 @@ def timeseries_command(
         result.steps.to_csv(out / "steps.csv", index_label="step")
         result.taps.to_csv(out / "taps.csv", index_label="step")
         result.capacitors.to_csv(out / "capacitors.csv", index_label="step")
-        (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+        strict = {k: None if isinstance(v, float) and math.isnan(v) else v  # JSON has no NaN
+                  for k, v in summary.items()}
+        (out / "summary.json").write_text(json.dumps(strict, indent=1) + "\n", encoding="utf-8")
         err_console.print(f"[green]wrote[/] {out}")
     if summary["steps_not_converged"]:
         err_console.print(f"[bold red]error:[/] {summary['steps_not_converged']} steps did not "

@@ -98,7 +98,12 @@ from feederos.powerflow.methods.lu import LuArrays, RefactorPattern, lu_solve, r
 from feederos.powerflow.primitives.shunts import capacitor_blocks
 from feederos.powerflow.primitives.transformers import TapScaling, tap_scaled_y
 from feederos.powerflow.solve import control_tables
-from feederos.powerflow.totals import _pd_powers, shunt_elements
+from feederos.powerflow.totals import (
+    _pd_powers,
+    inverse_ratings,
+    rated_conductors,
+    shunt_elements,
+)
 
 __all__ = [
     "CONTROL_SAMPLE_PU",
@@ -166,12 +171,14 @@ class SolverArrays(NamedTuple):
 
 
 class PdArrays(NamedTuple):
-    """Every PD block flat: conductors, "counts towards losses" per element, and per
-    block ``(m, k, conductor offset, y offset, first element)``. The admittances, which
-    the controls move, are :attr:`ControlledState.pd_y`."""
+    """Every PD block flat: conductors, "counts towards losses" and ``1/`` normal
+    rating (:func:`~feederos.powerflow.totals.inverse_ratings`) per element, and per
+    block ``(m, k, conductor offset, y offset, first element, rated conductors)``. The
+    admittances, which the controls move, are :attr:`ControlledState.pd_y`."""
 
     conductors: IntArray
     counts: BoolArray
+    inv_rating: FloatArray
     blocks: IntArray
 
 
@@ -305,20 +312,22 @@ class _PdLayout:
 
     def __init__(self, root: CompiledNetwork) -> None:
         self.root = root
-        rows, conductors, counts, y = [], [], [], []
+        rows, conductors, counts, inv_rating, y = [], [], [], [], []
         self._starts: list[tuple[int, int]] = []
         at_c = at_y = first = 0
-        for b in root.pd_blocks:
+        for b, rating_a in zip(root.pd_blocks, root.pd_rating_a, strict=True):
             m, k = b.conductors.shape
-            rows.append((m, k, at_c, at_y, first))
+            rows.append((m, k, at_c, at_y, first, rated_conductors(b)))
             self._starts.append((at_c, at_y))
             conductors.append(b.conductors.ravel())
             counts.append(~shunt_elements(b, root.nodes.bus))
+            inv_rating.append(inverse_ratings(rating_a))
             y.append(b.y_s.ravel())
             at_c, at_y, first = at_c + m * k, at_y + m * k * k, first + m
         self.arrays = PdArrays(np.ascontiguousarray(np.concatenate(conductors), dtype=np.int64),
                                np.concatenate(counts).astype(np.bool_),
-                               np.array(rows, dtype=np.int64).reshape(-1, 5))
+                               np.ascontiguousarray(np.concatenate(inv_rating), dtype=np.float64),
+                               np.array(rows, dtype=np.int64).reshape(-1, 6))
         self.y = np.ascontiguousarray(np.concatenate(y), dtype=np.complex128)
         self._block_of = {id(b): i for i, b in enumerate(root.pd_blocks)}
 
@@ -781,20 +790,23 @@ def solve_controlled(
 @njit(cache=True, nogil=True)
 def snapshot_totals(
     pd: PdArrays, totals: TotalsArrays, pd_y: ComplexArray, v: ComplexArray
-) -> tuple[complex, complex, float, float]:  # pragma: no cover - compiled
-    """Source power and losses [VA] and the voltage range [pu] of a solution with the
-    admittances ``pd_y``, as :func:`~feederos.powerflow.totals.totals_many` takes them."""
+) -> tuple[complex, complex, float, float, float]:  # pragma: no cover - compiled
+    """Source power and losses [VA], the voltage range [pu] and the largest thermal
+    loading [pu of normal rating] of a solution with the admittances ``pd_y``, as
+    :func:`~feederos.powerflow.totals.totals_many` takes them."""
     n = v.size
     v2 = v.reshape((n, 1))
     losses = np.zeros(1, dtype=np.complex128)
     drawn = np.zeros((totals.src_nodes.size, 1), dtype=np.complex128)
+    loading = np.zeros(1)
     blocks = pd.blocks
     for b in range(blocks.shape[0]):
         m, k, at_c, at_y, first = (blocks[b, 0], blocks[b, 1], blocks[b, 2], blocks[b, 3],
                                    blocks[b, 4])
         _pd_powers(pd_y[at_y:at_y + m * k * k].reshape((m, k, k)),
                    pd.conductors[at_c:at_c + m * k].reshape((m, k)),
-                   pd.counts[first:first + m], v2, totals.slot, losses, drawn)
+                   pd.counts[first:first + m], v2, totals.slot, losses, drawn, blocks[b, 5],
+                   pd.inv_rating[first:first + m], loading)
     source = 0j
     for s in range(totals.src_nodes.size):
         source += v[totals.src_nodes[s]] * drawn[s, 0].conjugate()
@@ -805,4 +817,7 @@ def snapshot_totals(
         hi = max(hi, x)
     if totals.service.size == 0:
         lo = hi = np.nan
-    return source, losses[0], lo, hi
+    rated = False
+    for e in range(pd.inv_rating.size):
+        rated = rated or pd.inv_rating[e] > 0.0
+    return source, losses[0], lo, hi, loading[0] if rated else np.nan

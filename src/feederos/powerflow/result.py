@@ -157,6 +157,9 @@ class PowerFlowResult:
     total_losses_kw, total_losses_kvar
         Losses of all PD elements except shunt capacitors and reactors, as OpenDSS's
         ``Circuit.Losses`` [kW], [kvar].
+    loading_max_pu
+        Largest thermal loading of a rated PD element: the most ``loading_pct`` of
+        :attr:`loading` has, over 100 [pu of normal rating]; NaN if none is rated.
     """
 
     compiled: CompiledNetwork
@@ -175,6 +178,7 @@ class PowerFlowResult:
     source_q_kvar: float
     total_losses_kw: float
     total_losses_kvar: float
+    loading_max_pu: float
     _pd: tuple[_PdArrays, ...] = field(repr=False)
 
     # ---------------------------------------------------------------- voltages
@@ -462,5 +466,6 @@ def build_result(
         source_q_kvar=source_va.imag / 1e3,
         total_losses_kw=losses_va.real / 1e3,
         total_losses_kvar=losses_va.imag / 1e3,
+        loading_max_pu=float(totals.loading_max_pu[0]),
         _pd=pd_parts,
     )

@@ -9,7 +9,10 @@ solution) and the batch solvers (a column per solution):
   move its current by ~0.1 A;
 - the losses of the power-delivery elements, shunt capacitors and reactors left out as
   OpenDSS's ``Losses`` does;
-- the voltage range over energised phase nodes with a base.
+- the voltage range over energised phase nodes with a base;
+- the largest thermal loading: terminal-1 phase current over the element's normal
+  rating (:attr:`~feederos.powerflow.CompiledNetwork.pd_rating_a`), over every rated
+  element, as :attr:`~feederos.powerflow.result.PowerFlowResult.loading` has it.
 
 Examples
 --------
@@ -19,6 +22,8 @@ Examples
 >>> r = solve(load_feeder("ieee13"))
 >>> t = totals_many(r.compiled, r.v[:, None])
 >>> bool(np.isclose(t.source_va[0].real / 1e3, r.source_p_kw))
+True
+>>> bool(np.isclose(t.loading_max_pu[0], r.loading.loading_pct.max() / 100))
 True
 """
 
@@ -34,7 +39,8 @@ from feederos.powerflow.compiled import CompiledNetwork
 from feederos.powerflow.nodes import node_voltages
 from feederos.powerflow.primitives.block import PrimitiveBlock
 
-__all__ = ["ManyTotals", "max_current_many", "rated_conductors", "shunt_elements", "totals_many"]
+__all__ = ["ManyTotals", "inverse_ratings", "max_current_many", "rated_conductors",
+           "shunt_elements", "totals_many"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -66,6 +72,13 @@ def rated_conductors(block: PrimitiveBlock) -> int:
     """
     cpt = block.conductors_per_terminal
     return cpt - 1 if block.kind == "transformers" and cpt > 1 else cpt
+
+
+def inverse_ratings(rating_a: FloatArray) -> FloatArray:
+    """``1/rating`` of each element [1/A], 0 where it has no rating (NaN or not
+    positive), so that its loading counts as 0."""
+    ok = np.isfinite(rating_a) & (rating_a > 0)
+    return np.where(ok, 1.0 / np.where(ok, rating_a, 1.0), 0.0)
 
 
 def max_current_many(block: PrimitiveBlock, v: ComplexArray) -> FloatArray:
@@ -120,12 +133,16 @@ class ManyTotals:
     v_min_pu, v_max_pu
         Extreme voltage of an energised phase node with a base [pu]
         (:attr:`~feederos.powerflow.result.PowerFlowResult.v_min_pu`).
+    loading_max_pu
+        Largest terminal-1 phase current of a rated element over its normal rating
+        [pu]; NaN if no element has a rating.
     """
 
     source_va: ComplexArray
     losses_va: ComplexArray
     v_min_pu: FloatArray
     v_max_pu: FloatArray
+    loading_max_pu: FloatArray
 
 
 def totals_many(compiled: CompiledNetwork, v: ComplexArray) -> ManyTotals:
@@ -138,10 +155,14 @@ def totals_many(compiled: CompiledNetwork, v: ComplexArray) -> ManyTotals:
     slot[src] = np.arange(src.size)
     losses = np.zeros(k, dtype=np.complex128)
     drawn = np.zeros((src.size, k), dtype=np.complex128)
+    loading = np.zeros(k)
     v = np.ascontiguousarray(v)
-    for block in compiled.pd_blocks:
+    rated = False
+    for block, rating_a in zip(compiled.pd_blocks, compiled.pd_rating_a, strict=True):
+        inv_rating = inverse_ratings(rating_a)
+        rated = rated or bool(inv_rating.any())
         _pd_powers(block.y_s, block.conductors, ~shunt_elements(block, compiled.nodes.bus), v,
-                   slot, losses, drawn)
+                   slot, losses, drawn, rated_conductors(block), inv_rating, loading)
     for s in compiled.injections:
         on = s.conductors >= 0
         if (slot[s.conductors[on]] < 0).all():
@@ -162,16 +183,20 @@ def totals_many(compiled: CompiledNetwork, v: ComplexArray) -> ManyTotals:
         source_va=source, losses_va=losses,
         v_min_pu=v_pu.min(axis=0) if v_pu.size else empty,
         v_max_pu=v_pu.max(axis=0) if v_pu.size else empty,
+        loading_max_pu=loading if rated else empty,
     )
 
 
 @njit(cache=True, nogil=True)
 def _pd_powers(
     y_s: ComplexArray, conductors: IntArray, counts: BoolArray, v: ComplexArray,
-    slot: IntArray, losses: ComplexArray, drawn: ComplexArray,
+    slot: IntArray, losses: ComplexArray, drawn: ComplexArray, n_rated: int,
+    inv_rating: FloatArray, loading: FloatArray,
 ) -> None:  # pragma: no cover - compiled
     """Add each column's power into the elements that ``counts`` (losses) and the
-    currents they draw at the source's nodes (``slot[node] ≥ 0``) into ``drawn``."""
+    currents they draw at the source's nodes (``slot[node] ≥ 0``) into ``drawn``, and
+    raise ``loading`` to the largest of the first ``n_rated`` conductors' currents
+    times ``inv_rating`` (:func:`inverse_ratings`)."""
     m, k = conductors.shape
     n_cols = v.shape[1]
     vc = np.zeros((k, n_cols), dtype=np.complex128)
@@ -191,3 +216,7 @@ def _pd_powers(
                     losses[c] += vc[a, c] * i.conjugate()
                 if at >= 0:
                     drawn[at, c] += i
+                if a < n_rated and inv_rating[e] > 0.0:
+                    x = abs(i) * inv_rating[e]
+                    if x > loading[c]:
+                        loading[c] = x

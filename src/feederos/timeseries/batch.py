@@ -53,7 +53,8 @@ class BatchResult:
     ----------
     totals
         One row per scenario: ``source_p_kw``, ``source_q_kvar``, ``losses_kw``,
-        ``losses_kvar``, ``v_min_pu``, ``v_max_pu``, ``converged``, ``iterations``.
+        ``losses_kvar``, ``v_min_pu``, ``v_max_pu``, ``loading_max_pu`` (largest thermal
+        loading, pu of normal rating), ``converged``, ``iterations``.
     v
         Node voltages ``(K, n_nodes)`` [V] if asked for (``record_voltages``), indexed
         by ``compiled.nodes``; else ``None``.
@@ -146,7 +147,7 @@ def solve_batch(
         frame = pd.DataFrame({
             "source_p_kw": t.source_va.real / 1e3, "source_q_kvar": t.source_va.imag / 1e3,
             "losses_kw": t.losses_va.real / 1e3, "losses_kvar": t.losses_va.imag / 1e3,
-            "v_min_pu": t.v_min_pu, "v_max_pu": t.v_max_pu,
+            "v_min_pu": t.v_min_pu, "v_max_pu": t.v_max_pu, "loading_max_pu": t.loading_max_pu,
             "converged": out.converged, "iterations": out.iterations,
         }, index=range(cols.start, cols.stop))
         return lo, frame, out.v

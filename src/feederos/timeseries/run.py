@@ -90,8 +90,9 @@ class TimeSeriesResult:
     steps
         One row per step: ``hour``, ``source_p_kw``, ``source_q_kvar``,
         ``losses_kw``, ``losses_kvar``, ``v_min_pu``, ``v_max_pu`` (over energised
-        nodes with a voltage base), ``converged``, ``iterations``,
-        ``control_iterations``.
+        nodes with a voltage base), ``loading_max_pu`` (largest terminal-1 current of
+        a rated PD element over its normal rating; NaN if none is rated),
+        ``converged``, ``iterations``, ``control_iterations``.
     taps
         Regulator tap positions after each step, one column per regulator.
     capacitors
@@ -118,7 +119,9 @@ class TimeSeriesResult:
 
     def summary(self) -> dict[str, float | int]:
         """Totals of the run: energy and losses [kWh], voltage extremes [pu], hours with
-        some node outside ANSI C84.1 range A, tap and capacitor operations.
+        some node outside ANSI C84.1 range A, the largest thermal loading [pu of normal
+        rating] and the hours with some element above its normal rating, tap and
+        capacitor operations.
 
         Each step stands for the interval ending at it (OpenDSS's convention), as long
         as the spacing of the first two steps (1 h for a single step).
@@ -135,6 +138,8 @@ class TimeSeriesResult:
             "v_max_pu": float(s.v_max_pu.max()),
             "hours_below_range_a": float((s.v_min_pu < band.v_min_pu).sum() * step_h),
             "hours_above_range_a": float((s.v_max_pu > band.v_max_pu).sum() * step_h),
+            "loading_max_pu": float(s.loading_max_pu.max()),
+            "hours_above_normal_rating": float((s.loading_max_pu > 1.0).sum() * step_h),
             "tap_operations": int(self.tap_changes.sum()),
             "capacitor_operations": int(self.capacitor_changes.sum()),
             "steps_not_converged": int((~s.converged).sum()),
@@ -266,8 +271,8 @@ class _FreeSteps(_Steps):
             t = totals_many(self.root, v)
             for j in range(hi - lo):
                 self.rows.append(_row(self.hours[lo + j], t.source_va[j], t.losses_va[j],
-                                      t.v_min_pu[j], t.v_max_pu[j], bool(ok[j]), int(its[j]),
-                                      0))
+                                      t.v_min_pu[j], t.v_max_pu[j], t.loading_max_pu[j],
+                                      bool(ok[j]), int(its[j]), 0))
             v_last = v[:, -1]
         final = solve(self.stepped(self.root, n - 1), tolerance_pu=self.tol, controls=False,
                       initial=v_last)
@@ -306,8 +311,8 @@ class _ControlledSteps(_Steps):
                 self.rows.append(_row(
                     self.hours[k], complex(result.source_p_kw, result.source_q_kvar) * 1e3,
                     complex(result.total_losses_kw, result.total_losses_kvar) * 1e3,
-                    result.v_min_pu, result.v_max_pu, result.converged, result.iterations,
-                    result.control_iterations))
+                    result.v_min_pu, result.v_max_pu, result.loading_max_pu, result.converged,
+                    result.iterations, result.control_iterations))
                 self.record_controls(result)
                 state, last = result.compiled, result
             use_blocks = 4 * acted <= hi - lo
@@ -378,7 +383,8 @@ class _CompiledSteps(_Steps):
             "source_p_kw": out.source_va.real / 1e3, "source_q_kvar": out.source_va.imag / 1e3,
             "losses_kw": out.losses_va.real / 1e3, "losses_kvar": out.losses_va.imag / 1e3,
             "v_min_pu": out.v_min_pu, "v_max_pu": out.v_max_pu,
-            "converged": out.converged, "iterations": out.iterations,
+            "loading_max_pu": out.loading_max_pu, "converged": out.converged,
+            "iterations": out.iterations,
             "control_iterations": out.control_iterations,
         })
         taps = pd.DataFrame(out.taps, columns=list(net.regs.names)) if net.regs.n else (
@@ -398,6 +404,7 @@ def _record(out: SeriesOutput, k: int, net: ControlledNetwork, result: PowerFlow
     out.losses_va[k] = complex(result.total_losses_kw, result.total_losses_kvar) * 1e3
     out.v_min_pu[k] = result.v_min_pu
     out.v_max_pu[k] = result.v_max_pu
+    out.loading_max_pu[k] = result.loading_max_pu
     out.converged[k] = result.converged
     out.iterations[k] = result.iterations
     out.control_iterations[k] = result.control_iterations
@@ -406,13 +413,14 @@ def _record(out: SeriesOutput, k: int, net: ControlledNetwork, result: PowerFlow
 
 
 def _row(hour: float, source_va: complex, losses_va: complex, v_min_pu: float,
-         v_max_pu: float, converged: bool, iterations: int,
+         v_max_pu: float, loading_max_pu: float, converged: bool, iterations: int,
          control_iterations: int) -> dict[str, object]:
     return {
         "hour": float(hour), "source_p_kw": source_va.real / 1e3,
         "source_q_kvar": source_va.imag / 1e3, "losses_kw": losses_va.real / 1e3,
         "losses_kvar": losses_va.imag / 1e3, "v_min_pu": float(v_min_pu),
-        "v_max_pu": float(v_max_pu), "converged": converged, "iterations": iterations,
+        "v_max_pu": float(v_max_pu), "loading_max_pu": float(loading_max_pu),
+        "converged": converged, "iterations": iterations,
         "control_iterations": control_iterations,
     }
 

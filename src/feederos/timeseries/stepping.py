@@ -79,6 +79,8 @@ class SeriesOutput(NamedTuple):
         Source power and losses [VA].
     v_min_pu, v_max_pu
         Voltage range [pu].
+    loading_max_pu
+        Largest thermal loading [pu of normal rating] (NaN: nothing rated).
     converged, iterations, control_iterations
         As :class:`~feederos.powerflow.PowerFlowResult` reports them.
     taps
@@ -91,6 +93,7 @@ class SeriesOutput(NamedTuple):
     losses_va: ComplexArray
     v_min_pu: FloatArray
     v_max_pu: FloatArray
+    loading_max_pu: FloatArray
     converged: BoolArray
     iterations: IntArray
     control_iterations: IntArray
@@ -138,7 +141,8 @@ def series_progress(net: ControlledNetwork, state: ControlledState, steps: int,
 def series_output(net: ControlledNetwork, steps: int) -> SeriesOutput:
     """Empty outputs for ``steps`` steps."""
     return SeriesOutput(np.zeros(steps, dtype=np.complex128), np.zeros(steps, dtype=np.complex128),
-                        np.zeros(steps), np.zeros(steps), np.zeros(steps, dtype=np.bool_),
+                        np.zeros(steps), np.zeros(steps), np.zeros(steps),
+                        np.zeros(steps, dtype=np.bool_),
                         np.zeros(steps, dtype=np.int64), np.zeros(steps, dtype=np.int64),
                         np.zeros((steps, net.regs.n), dtype=np.int64),
                         np.zeros((steps, len(net.banks)), dtype=np.int64))
@@ -216,11 +220,13 @@ def run_series(
         if status != SOLVED:
             c[NEXT] = k
             return status
-        source, losses, v_min, v_max = snapshot_totals(a.pd, a.totals, state.pd_y, p.v)
+        source, losses, v_min, v_max, loading = snapshot_totals(a.pd, a.totals, state.pd_y,
+                                                                p.v)
         out.source_va[k] = source
         out.losses_va[k] = losses
         out.v_min_pu[k] = v_min
         out.v_max_pu[k] = v_max
+        out.loading_max_pu[k] = loading
         out.converged[k] = settled
         out.iterations[k] = iterations
         out.control_iterations[k] = control_iterations
