@@ -727,9 +727,10 @@ def solve_controlled(
     sits at an edge, has its solve finished to ``tolerance_pu`` and refined, and is taken
     again. So the settled solution is as tight as asked, and the intermediate ones, only
     ever used to choose the next move, cost about half. Each solve's Anderson mixing
-    starts with the rows the last one kept (:func:`~feederos.powerflow.methods.anderson.
-    anderson_restart`), this snapshot's or the previous one's in ``state.history``: on
-    IEEE 8500's first 240 h a quarter fewer iterations.
+    starts with the rows the last one kept
+    (:func:`~feederos.powerflow.methods.anderson.anderson_restart`), this snapshot's or
+    the previous one's in ``state.history``: on IEEE 8500's first 240 h a quarter fewer
+    iterations.
 
     Returns the status (:data:`SOLVED`, :data:`NOT_CONVERGED` or :data:`ZERO_PIVOT`),
     the last solve's iterations, the control iterations and whether the controls
@@ -755,7 +756,7 @@ def solve_controlled(
         f, ok = current_factors(solver, factors)
         if not ok:
             return ZERO_PIVOT, 0, iteration, False
-        anderson_restart(history, True)
+        anderson_restart(history)
         last = iteration >= max_control_iterations
         converged, iterations, tight = fixed_point_iterations(
             f, solver.loads, scale, scale, solver.i_src, solver.live, solver.inv_scale_sq, v, g,
@@ -818,6 +819,8 @@ def snapshot_totals(
     if totals.service.size == 0:
         lo = hi = np.nan
     rated = False
-    for e in range(pd.inv_rating.size):
-        rated = rated or pd.inv_rating[e] > 0.0
+    for e in range(pd.inv_rating.size):  # the first element is rated on most feeders
+        if pd.inv_rating[e] > 0.0:
+            rated = True
+            break
     return source, losses[0], lo, hi, loading[0] if rated else np.nan

@@ -117,19 +117,17 @@ def _solve_small(
 
 
 @njit(cache=True, nogil=True)
-def anderson_restart(h: AndersonHistory, keep: bool) -> None:  # pragma: no cover - compiled
-    """Begin a new sequence in ``h``: afresh, or (``keep``) keeping the rows of the last.
+def anderson_restart(h: AndersonHistory) -> None:  # pragma: no cover - compiled
+    """Begin a new sequence in ``h`` that keeps the rows of the last (a fresh one is
+    ``h.steps[0] = 0``).
 
     A control loop solves one network many times over, each time with a tap or a load
     moved a little: the differences its last sequence kept describe how the loads answer
     the voltage nearly as well for the next map, so the next sequence mixes them from its
     first step (the first of the new map's own differences replaces the oldest row then).
     """
-    count = h.steps[0]
-    if not keep or count == 0:
-        h.steps[0] = 0
-    elif count > 0:
-        h.steps[0] = -count
+    if h.steps[0] > 0:
+        h.steps[0] = -h.steps[0]
 
 
 # Reassociation lets the products over all nodes vectorise (they are sums of ~2n terms in
