@@ -35,11 +35,27 @@ def test_a_scenario_runs_as_written_and_writes_its_files(feeders_dir: Path,
 
 def test_built_in_feeder_with_controls(tmp_path: Path) -> None:
     result = runner.invoke(app, ["timeseries", "ieee13", "--steps", "3", "--mode", "daily",
-                                 "--out", str(tmp_path)])
+                                 "--out", str(tmp_path), "--record-bus", "675",
+                                 "--record-element", "Line.650632",
+                                 "--record-element", "Transformer.Reg1"])
     assert result.exit_code == 0, result.output
     taps = pd.read_csv(tmp_path / "taps.csv")
     assert list(taps.columns) == ["step", "reg1", "reg2", "reg3"]
     assert taps.iloc[-1].tolist()[1:] == [9, 6, 9]  # no shapes: the snapshot's taps
+    volts = pd.read_csv(tmp_path / "voltages.csv")
+    assert list(volts.columns) == ["step", "675.1", "675.2", "675.3"]
+    assert volts.iloc[:, 1:].to_numpy().min() > 0.95  # behind the regulators
+    loadings = pd.read_csv(tmp_path / "loadings.csv")
+    currents = pd.read_csv(tmp_path / "currents.csv")
+    assert list(currents.columns) == ["step", "line.650632", "transformer.reg1"]
+    assert ((loadings.iloc[:, 1:] > 0) & (loadings.iloc[:, 1:] < 2)).all().all()
+
+
+def test_an_unknown_recorded_element_exits_2() -> None:
+    result = runner.invoke(app, ["timeseries", "ieee13", "--steps", "1",
+                                 "--record-element", "Line.nowhere"])
+    assert result.exit_code == 2
+    assert "Line.nowhere" in result.output
 
 
 def test_unreadable_feeder_exits_2() -> None:

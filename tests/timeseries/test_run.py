@@ -14,7 +14,7 @@ from feederos.errors import NetworkValidationError
 from feederos.feeders import load_feeder
 from feederos.io.opendss import DssImportWarning, read_opendss
 from feederos.model import LoadShape, Network
-from feederos.timeseries import TimeSeriesResult, run, shape_multipliers
+from feederos.timeseries import Record, TimeSeriesResult, run, shape_multipliers
 
 POWER_RTOL = 1e-3
 VOLTAGE_ATOL_PU = 1e-4
@@ -72,10 +72,18 @@ def test_ieee123_year_matches_opendss_hour_by_hour(feeders_dir: Path) -> None:
     assert (ours.steps.losses_kw > 0).all()
 
 
-def _opendss_loading_max_pu(scenario: Path, steps: int) -> np.ndarray:
-    """OpenDSS's largest terminal-1 phase current over ``NormAmps`` of any line or
-    transformer after each of the first ``steps`` steps of ``scenario``, stepped one
-    ``Solve`` at a time."""
+RECORD_123 = Record(buses=("83", "150r", "35"),
+                    elements=("Line.L115", "Transformer.reg1a", "Line.L1", "Line.L35"))
+"""A far end, the first regulator's output and a lateral; the feeder's head line, that
+regulator's transformer, a single-phase lateral and a two-phase one."""
+
+
+def _opendss_stepped(scenario: Path, steps: int,
+                     record: Record) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """OpenDSS stepping the first ``steps`` steps of ``scenario`` one ``Solve`` at a time:
+    after each, the largest terminal-1 phase current over ``NormAmps`` of any line or
+    transformer, the ``record``'s bus voltages [pu] (node order) and its elements'
+    largest terminal-1 phase currents [A]."""
     engine = pytest.importorskip("dss").DSS
     cwd = os.getcwd()
     try:
@@ -84,7 +92,14 @@ def _opendss_loading_max_pu(scenario: Path, steps: int) -> np.ndarray:
         os.chdir(cwd)  # OpenDSS's compile moves into the scenario's folder
     engine.Text.Command = "set number=1"
     circuit = engine.ActiveCircuit
-    out = np.zeros(steps)
+    loading = np.zeros(steps)
+    volts: list[list[float]] = []
+    amps: list[list[float]] = []
+
+    def max_phase_current() -> float:
+        e = circuit.ActiveCktElement
+        return float(np.asarray(e.CurrentsMagAng)[0::2][: e.NumPhases].max())
+
     for k in range(steps):
         circuit.Solution.Solve()
         elements = circuit.PDElements
@@ -93,18 +108,28 @@ def _opendss_loading_max_pu(scenario: Path, steps: int) -> np.ndarray:
             e = circuit.ActiveCktElement
             kind = elements.Name.split(".", 1)[0].lower()
             if kind in ("line", "transformer") and e.NormalAmps > 0:
-                i_a = np.asarray(e.CurrentsMagAng)[0::2][: e.NumPhases]
-                out[k] = max(out[k], i_a.max() / e.NormalAmps)
+                loading[k] = max(loading[k], max_phase_current() / e.NormalAmps)
             more = elements.Next
-    return out
+        row: list[float] = []
+        for bus in record.buses:
+            circuit.SetActiveBus(bus)
+            order = np.argsort(circuit.ActiveBus.Nodes)
+            row.extend(np.asarray(circuit.ActiveBus.puVmagAngle)[0::2][order])
+        volts.append(row)
+        currents = []
+        for name in record.elements:
+            circuit.SetActiveElement(name)
+            currents.append(max_phase_current())
+        amps.append(currents)
+    return loading, np.array(volts), np.array(amps)
 
 
 def test_ieee123_loading_matches_opendss_and_counts_overload_hours(feeders_dir: Path) -> None:
     scenario = (feeders_dir / "scenarios" / "ieee123_yearly.dss").resolve()
     _, network = _scenario(feeders_dir, "ieee123_yearly")
     steps = 48
-    ours = run(network, steps=steps)
-    expected = _opendss_loading_max_pu(scenario, steps)
+    ours = run(network, steps=steps, record=RECORD_123)
+    expected, volts, amps = _opendss_stepped(scenario, steps, RECORD_123)
     assert np.allclose(ours.steps.loading_max_pu, expected, rtol=1e-3)
     assert ours.final.loading_max_pu == pytest.approx(
         ours.final.loading.loading_pct.max() / 100, rel=1e-12)
@@ -112,6 +137,13 @@ def test_ieee123_loading_matches_opendss_and_counts_overload_hours(feeders_dir: 
     assert summary["loading_max_pu"] == pytest.approx(expected.max(), rel=1e-3)
     assert summary["hours_above_normal_rating"] == float((expected > 1.0).sum())
     assert 0 < summary["hours_above_normal_rating"] < steps  # some lines run hot at peak
+    # the recorded buses and elements, step by step
+    assert ours.voltages_pu.shape == volts.shape == (steps, 9)
+    # (OpenDSS's iterate stops within its 1e-4 tolerance: seen 5.4e-6 pu, 8.3e-5 relative)
+    assert np.abs(ours.voltages_pu.to_numpy() - volts).max() < 5e-5
+    assert np.allclose(ours.currents_a.to_numpy(), amps, rtol=5e-4)
+    assert list(ours.currents_a.columns) == ["line.l115", "transformer.reg1a", "line.l1",
+                                             "line.l35"]
 
 
 def test_european_lv_day_matches_opendss_minute_by_minute(feeders_dir: Path) -> None:

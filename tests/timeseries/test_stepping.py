@@ -15,7 +15,7 @@ import pytest
 from feederos.io.opendss import DssImportWarning, read_opendss
 from feederos.model import Network
 from feederos.powerflow.controlled import ZERO_PIVOT, ControlledNetwork
-from feederos.timeseries import TimeSeriesResult, run
+from feederos.timeseries import Record, TimeSeriesResult, run
 
 # the module, not the function the package exports under the same name
 run_module = importlib.import_module("feederos.timeseries.run")
@@ -31,6 +31,10 @@ BatchEdit Load..* daily=day
 Set mode=daily number=48 stepsize=1h
 """
 """IEEE 13 over two days: its regulators and two capacitor controls act through the day."""
+RECORD = Record(buses=("675", "RG60", "611"),
+                elements=("Line.650632", "Transformer.Reg1", "Line.684611"))
+"""Buses and elements behind a regulator, at its output and on a lateral; a regulator's
+own transformer, whose admittance moves with its tap."""
 DAY = (0.3, 0.25, 0.25, 0.3, 0.4, 0.6, 0.8, 1.0, 1.1, 1.0, 0.9, 0.85, 0.8, 0.85, 0.9, 1.0, 1.2,
        1.4, 1.5, 1.3, 1.0, 0.7, 0.5, 0.4)
 
@@ -69,6 +73,9 @@ def _assert_same(ours: TimeSeriesResult, ref: TimeSeriesResult) -> None:
     assert ours.final.control_actions == ref.final.control_actions
     assert ours.final.regulator_taps == ref.final.regulator_taps
     assert ours.final.capacitor_states == ref.final.capacitor_states
+    pd.testing.assert_frame_equal(ours.voltages_pu, ref.voltages_pu, rtol=0, atol=1e-9)
+    pd.testing.assert_frame_equal(ours.currents_a, ref.currents_a, rtol=1e-8, atol=1e-6)
+    pd.testing.assert_frame_equal(ours.loadings_pu, ref.loadings_pu, rtol=1e-8, atol=1e-9)
     base = ref.final.compiled.nodes.v_base_ln_v
     live = base > 0
     assert np.abs(ours.final.v - ref.final.v)[live].max() / base[live].min() < 1e-9
@@ -76,9 +83,10 @@ def _assert_same(ours: TimeSeriesResult, ref: TimeSeriesResult) -> None:
 
 def test_the_compiled_series_is_the_series_stepped_with_solve(
         network: Network, monkeypatch: pytest.MonkeyPatch) -> None:
-    ours = run(network)
-    ref = _with_solve(network, monkeypatch)
+    ours = run(network, record=RECORD)
+    ref = _with_solve(network, monkeypatch, record=RECORD)
     _assert_same(ours, ref)
+    assert ours.voltages_pu.shape == (48, 7) and ours.currents_a.shape == (48, 3)
     # the day makes the controls work: taps move and a bank switches
     assert ours.tap_changes.sum() > 0 and ours.capacitor_changes.sum() > 0
     assert (ours.steps.control_iterations > 1).sum() > 5
@@ -97,9 +105,9 @@ def test_steps_whose_fixed_point_fails_are_solved_by_solve(
         return solve_begun(self, net, progress, k)
 
     monkeypatch.setattr(run_module._CompiledSteps, "_solve_begun", counted)
-    ours = run(network, steps=24)
+    ours = run(network, steps=24, record=RECORD)
     assert len(set(solved)) > 3  # steps handed to ``solve``, besides the last for ``final``
-    ref = _with_solve(network, monkeypatch, steps=24)
+    ref = _with_solve(network, monkeypatch, steps=24, record=RECORD)
     _assert_same(ours, ref)
 
 
@@ -108,6 +116,6 @@ def test_a_zero_pivot_hands_the_series_to_solve(
     def zero_pivot(*args: object) -> int:
         return ZERO_PIVOT
 
-    ref = _with_solve(network, monkeypatch, steps=12)
+    ref = _with_solve(network, monkeypatch, steps=12, record=RECORD)
     monkeypatch.setattr(run_module, "run_series", zero_pivot)
-    _assert_same(run(network, steps=12), ref)
+    _assert_same(run(network, steps=12, record=RECORD), ref)

@@ -5,8 +5,12 @@ runs the scenario as written (its ``Set mode=yearly number=8760 stepsize=1h``) a
 prints the run's totals (:meth:`~feederos.timeseries.TimeSeriesResult.summary`). With
 ``--out DIR`` it writes, per step, ``steps.csv`` (source power, losses, voltage range,
 iterations), ``taps.csv`` (regulator taps) and ``capacitors.csv`` (capacitor steps in
-service), plus ``summary.json``. A feeder that cannot be read exits with status 2; a
-run with a step that did not converge reports it and exits with status 1.
+service), plus ``summary.json``; with ``--record-bus BUS`` and ``--record-element
+Line.NAME`` (each repeatable) also ``voltages.csv`` (each phase node of those buses
+[pu]), ``currents.csv`` (each element's largest terminal-1 phase current [A]) and
+``loadings.csv`` (that over its normal rating [pu]). A feeder that cannot be read, or a
+record naming what it lacks, exits with status 2; a run with a step that did not converge
+reports it and exits with status 1.
 """
 
 from __future__ import annotations
@@ -44,16 +48,23 @@ def timeseries_command(
         help="yearly or daily (default: the scenario's mode).")] = None,
     controls: Annotated[bool, typer.Option(
         "--controls/--no-controls", help="Let regulators and capacitors act.")] = True,
+    record_bus: Annotated[list[str] | None, typer.Option(
+        "--record-bus", help="Record this bus's phase voltages at every step "
+                             "(repeatable).")] = None,
+    record_element: Annotated[list[str] | None, typer.Option(
+        "--record-element", help="Record this element's current and loading at every "
+                                 "step, as class.name, e.g. Line.650632 (repeatable).")] = None,
 ) -> None:
     """Run a quasi-static time series and print its totals."""
-    from feederos.timeseries import run  # the solver stack loads only when it is used
+    from feederos.timeseries import Record, run  # the solver stack loads only when used
 
     try:
         network = open_network_noting(feeder, console, err_console)
         t0 = time.perf_counter()
         with console.status("stepping"):
             result = run(network, steps=steps, step_s=step_s, mode=mode,
-                         controls=controls)
+                         controls=controls, record=Record(buses=tuple(record_bus or ()),
+                                                          elements=tuple(record_element or ())))
         seconds = time.perf_counter() - t0
     except (FeederosError, ValueError) as exc:
         err_console.print(f"[bold red]error:[/] {feeder}: {exc}", highlight=False,
@@ -72,6 +83,11 @@ def timeseries_command(
         result.steps.to_csv(out / "steps.csv", index_label="step")
         result.taps.to_csv(out / "taps.csv", index_label="step")
         result.capacitors.to_csv(out / "capacitors.csv", index_label="step")
+        if record_bus:
+            result.voltages_pu.to_csv(out / "voltages.csv", index_label="step")
+        if record_element:
+            result.currents_a.to_csv(out / "currents.csv", index_label="step")
+            result.loadings_pu.to_csv(out / "loadings.csv", index_label="step")
         strict = {k: None if isinstance(v, float) and math.isnan(v) else v  # JSON has no NaN
                   for k, v in summary.items()}
         (out / "summary.json").write_text(json.dumps(strict, indent=1) + "\n", encoding="utf-8")

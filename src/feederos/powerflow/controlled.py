@@ -472,6 +472,12 @@ class ControlledNetwork:
             _sensors(pd, self.regs, self.caps, self.transformers, self.banks), _totals(root))
         self.unit_scale = np.ones((solver.loads.params.shape[0], 1))
 
+    @property
+    def pd_offsets(self) -> list[tuple[int, int]]:
+        """Per PD block of the root, the offsets of its first element's conductors and
+        admittance in :attr:`PdArrays.conductors` and :attr:`ControlledState.pd_y`."""
+        return [(int(row[2]), int(row[3])) for row in self.arrays.pd.blocks]
+
     @staticmethod
     def supports(root: CompiledNetwork) -> bool:
         """Whether the network can be packed: its injections are all loads (the

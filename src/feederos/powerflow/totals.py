@@ -39,8 +39,8 @@ from feederos.powerflow.compiled import CompiledNetwork
 from feederos.powerflow.nodes import node_voltages
 from feederos.powerflow.primitives.block import PrimitiveBlock
 
-__all__ = ["ManyTotals", "inverse_ratings", "max_current_many", "rated_conductors",
-           "shunt_elements", "totals_many"]
+__all__ = ["ManyTotals", "inverse_ratings", "max_current_into", "max_current_many",
+           "rated_conductors", "shunt_elements", "totals_many"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -97,14 +97,16 @@ def max_current_many(block: PrimitiveBlock, v: ComplexArray) -> FloatArray:
     True
     """
     out = np.zeros((block.n_elements, v.shape[1]))
-    _max_current(block.y_s, block.conductors, rated_conductors(block), np.ascontiguousarray(v),
-                 out)
+    max_current_into(block.y_s, block.conductors, rated_conductors(block),
+                     np.ascontiguousarray(v), out)
     return out
 
 
 @njit(cache=True, nogil=True)
-def _max_current(y_s: ComplexArray, conductors: IntArray, n_rated: int, v: ComplexArray,
-                 out: FloatArray) -> None:  # pragma: no cover - compiled
+def max_current_into(y_s: ComplexArray, conductors: IntArray, n_rated: int, v: ComplexArray,
+                     out: FloatArray) -> None:  # pragma: no cover - compiled
+    """:func:`max_current_many` of elements ``y_s`` ``(m, k, k)`` on ``conductors``
+    ``(m, k)``, their first ``n_rated`` rows, raised into ``out`` ``(m, K)`` [A]."""
     m, k = conductors.shape
     for e in range(m):
         for a in range(n_rated):

@@ -59,6 +59,7 @@ from feederos.powerflow.solve import control_tables
 from feederos.powerflow.totals import totals_many
 from feederos.powerflow.violations import AnsiRange, ansi_c84_1_limits
 from feederos.timeseries.profiles import shape_multipliers
+from feederos.timeseries.recording import Record, Recorder
 from feederos.timeseries.stepping import (
     HAS_LAST,
     NEXT,
@@ -98,12 +99,23 @@ class TimeSeriesResult:
         Capacitor steps in service after each step, one column per capacitor.
     final
         The last step's full power-flow result.
+    voltages_pu
+        The recorded nodes' voltage magnitudes at each step, one column per node
+        (``bus.node``) [pu] (:class:`~feederos.timeseries.recording.Record`).
+    currents_a, loadings_pu
+        The recorded elements' largest terminal-1 phase current at each step [A] and
+        that over the element's normal rating [pu] (NaN: no rating), one column per
+        element (``kind.name``, as :class:`~feederos.powerflow.PowerFlowResult` names
+        them).
     """
 
     steps: pd.DataFrame
     taps: pd.DataFrame
     capacitors: pd.DataFrame
     final: PowerFlowResult
+    voltages_pu: pd.DataFrame
+    currents_a: pd.DataFrame
+    loadings_pu: pd.DataFrame
 
     @property
     def tap_changes(self) -> pd.Series:
@@ -168,6 +180,7 @@ def run(
     controls: bool = True,
     tolerance_pu: float = 1e-9,
     chunk: int = 32,
+    record: Record | None = None,
 ) -> TimeSeriesResult:
     """Run a quasi-static time series (see the module docstring).
 
@@ -190,12 +203,15 @@ def run(
     chunk
         Steps solved together as one block where no control acts (memory grows with
         it).
+    record
+        Node voltages and element currents to report at every step (default: none).
 
     Raises
     ------
     NetworkValidationError
-        If a load names a shape the network lacks, or a shape has its own reactive
-        multipliers (not supported yet).
+        If a load names a shape the network lacks, a shape has its own reactive
+        multipliers (not supported yet), or ``record`` names a bus or element the
+        network lacks.
     """
     settings = network.settings
     mode = SolveMode(mode) if mode is not None else settings.mode
@@ -205,6 +221,7 @@ def run(
     step_h = float(step_s if step_s is not None else settings.step_s) / 3600.0
     hours: FloatArray = start_h + step_h * np.arange(1, n_steps + 1, dtype=np.float64)
     compiled = compile_network(network)
+    recorder = Recorder(compiled, record or Record())
     mults = _step_multipliers(network, compiled, mode, hours)
     scales = [m if m is not None and isinstance(s, LoadSet) else None
               for s, m in zip(compiled.injections, mults, strict=True)]
@@ -215,15 +232,18 @@ def run(
     stepper: type[_Steps] = _FreeSteps
     if has_controls:
         stepper = _CompiledSteps if ControlledNetwork.supports(compiled) else _ControlledSteps
-    return stepper(compiled, scales, hours, tolerance_pu, controls).run(chunk)
+    return stepper(compiled, scales, hours, tolerance_pu, controls, recorder).run(chunk)
 
 
 class _Steps:
     """Steps through the series a block at a time (:mod:`feederos.powerflow.methods.many`)."""
 
     def __init__(self, compiled: CompiledNetwork, scales: list[FloatArray | None],
-                 hours: FloatArray, tolerance_pu: float, controls: bool) -> None:
+                 hours: FloatArray, tolerance_pu: float, controls: bool,
+                 recorder: Recorder) -> None:
         self.root = compiled
+        self.recorder = recorder
+        self.recorded: list[tuple[FloatArray, FloatArray]] = []
         self.scales = scales
         self.hours = hours
         self.tol = tolerance_pu
@@ -251,9 +271,20 @@ class _Steps:
         self.caps.append({name: sum(states)
                           for name, states in result.capacitor_states.items()})
 
+    def record(self, state: CompiledNetwork, v: ComplexArray) -> None:
+        """Record the solutions ``v`` ``(n, K)`` at the control ``state``."""
+        if not self.recorder.empty:
+            self.recorded.append(self.recorder.take(state, v))
+
     def result(self, final: PowerFlowResult) -> TimeSeriesResult:
-        return TimeSeriesResult(steps=pd.DataFrame(self.rows), taps=pd.DataFrame(self.taps),
-                                capacitors=pd.DataFrame(self.caps), final=final)
+        n = self.hours.size
+        r = self.recorder
+        v_pu = (np.concatenate([x for x, _ in self.recorded]) if self.recorded
+                else np.zeros((n, r.nodes.size)))
+        i_a = (np.concatenate([y for _, y in self.recorded]) if self.recorded
+               else np.zeros((n, len(r.element_labels))))
+        return _result(pd.DataFrame(self.rows), pd.DataFrame(self.taps),
+                       pd.DataFrame(self.caps), final, r, v_pu, i_a)
 
     def run(self, chunk: int) -> TimeSeriesResult:
         raise NotImplementedError
@@ -269,6 +300,7 @@ class _FreeSteps(_Steps):
             hi = min(n, lo + chunk)
             v, its, ok = self.block(self.root, lo, hi, v_last)
             t = totals_many(self.root, v)
+            self.record(self.root, v)
             for j in range(hi - lo):
                 self.rows.append(_row(self.hours[lo + j], t.source_va[j], t.losses_va[j],
                                       t.v_min_pu[j], t.v_max_pu[j], t.loading_max_pu[j],
@@ -303,6 +335,7 @@ class _ControlledSteps(_Steps):
                 result.v_min_pu, result.v_max_pu, result.loading_max_pu, result.converged,
                 result.iterations, result.control_iterations))
             self.record_controls(result)
+            self.record(result.compiled, result.v[:, None])
             state, last = result.compiled, result
         assert last is not None
         return self.result(last)
@@ -328,20 +361,22 @@ class _CompiledSteps(_Steps):
             [m if m is not None else np.ones((len(s.names), n))
              for s, m in zip(self.root.injections, self.scales, strict=True)]))
         progress = series_progress(net, state)
-        out = series_output(net, n)
+        r = self.recorder
+        out = series_output(net, n, r.nodes.size, len(r.element_labels))
+        rec = r.arrays(net.pd_offsets)
         limit = self.root.network.settings.max_control_iterations
         final: PowerFlowResult | None = None
         while True:
-            status = run_series(net.arrays, state, scales, progress, out, self.tol,
+            status = run_series(net.arrays, state, scales, progress, out, rec, self.tol,
                                 MAX_ITERATIONS, limit)
             if status == SOLVED:
                 break
             if status == ZERO_PIVOT:
                 return _ControlledSteps(self.root, self.scales, self.hours, self.tol,
-                                        self.controls).run(chunk)
+                                        self.controls, self.recorder).run(chunk)
             k = int(progress.counters[NEXT])
             result = self._solve_begun(net, progress, k)
-            _record(out, k, net, result)
+            _record(out, k, net, result, self.recorder)
             net.set_state(state, result.compiled.tap_pu, result.compiled.capacitor_states)
             progress.v_last[:] = result.v
             progress.counters[HAS_LAST] = 1
@@ -382,10 +417,22 @@ class _CompiledSteps(_Steps):
             else np.full(n, sum(states), dtype=np.int64)
             for name, states in self.root.capacitor_states.items()
         }, index=pd.RangeIndex(n))
-        return TimeSeriesResult(steps=steps, taps=taps, capacitors=caps, final=final)
+        return _result(steps, taps, caps, final, self.recorder, out.v_pu, out.i_a)
 
 
-def _record(out: SeriesOutput, k: int, net: ControlledNetwork, result: PowerFlowResult) -> None:
+def _result(steps: pd.DataFrame, taps: pd.DataFrame, caps: pd.DataFrame,
+            final: PowerFlowResult, r: Recorder, v_pu: FloatArray,
+            i_a: FloatArray) -> TimeSeriesResult:
+    loading = np.where(r.inv_rating > 0, i_a * r.inv_rating, np.nan)
+    return TimeSeriesResult(
+        steps=steps, taps=taps, capacitors=caps, final=final,
+        voltages_pu=pd.DataFrame(v_pu, columns=list(r.node_labels)),
+        currents_a=pd.DataFrame(i_a, columns=list(r.element_labels)),
+        loadings_pu=pd.DataFrame(loading, columns=list(r.element_labels)))
+
+
+def _record(out: SeriesOutput, k: int, net: ControlledNetwork, result: PowerFlowResult,
+            recorder: Recorder) -> None:
     """Step ``k`` of ``out`` from a result of :func:`~feederos.powerflow.solve`."""
     out.source_va[k] = complex(result.source_p_kw, result.source_q_kvar) * 1e3
     out.losses_va[k] = complex(result.total_losses_kw, result.total_losses_kvar) * 1e3
@@ -397,6 +444,8 @@ def _record(out: SeriesOutput, k: int, net: ControlledNetwork, result: PowerFlow
     out.control_iterations[k] = result.control_iterations
     out.taps[k] = [result.regulator_taps[name] for name in net.regs.names]
     out.steps_in[k] = [sum(result.capacitor_states[name]) for name in net.banks]
+    v_pu, i_a = recorder.take(result.compiled, result.v[:, None])
+    out.v_pu[k], out.i_a[k] = v_pu[0], i_a[0]
 
 
 def _row(hour: float, source_va: complex, losses_va: complex, v_min_pu: float,

@@ -30,11 +30,13 @@ Two hours of IEEE 13 at half and full load:
 >>> from feederos.feeders import load_feeder
 >>> from feederos.powerflow import compile_network
 >>> from feederos.powerflow.controlled import ControlledNetwork
+>>> from feederos.timeseries.recording import Record, Recorder
 >>> net = ControlledNetwork(compile_network(load_feeder("ieee13")))
 >>> state = net.state()
 >>> scales = np.repeat([[0.5, 1.0]], net.unit_scale.shape[0], axis=0)
 >>> progress, out = series_progress(net, state), series_output(net, 2)
->>> run_series(net.arrays, state, scales, progress, out, 1e-9, 100, 10) == SOLVED
+>>> nothing = Recorder(net.root, Record()).arrays(net.pd_offsets)
+>>> run_series(net.arrays, state, scales, progress, out, nothing, 1e-9, 100, 10) == SOLVED
 True
 >>> out.converged.tolist(), bool(out.source_va[0].real < out.source_va[1].real)
 ([True, True], True)
@@ -59,6 +61,7 @@ from feederos.powerflow.controlled import (
     solve_controlled,
     tap_numbers,
 )
+from feederos.timeseries.recording import RecordArrays, record_step
 
 __all__ = ["SeriesOutput", "SeriesProgress", "run_series", "series_output", "series_progress"]
 
@@ -89,6 +92,10 @@ class SeriesOutput(NamedTuple):
         Tap position of each regulator ``(N, regulators)``.
     steps_in
         Steps in service of each controlled bank ``(N, banks)``.
+    v_pu, i_a
+        The recorded node voltages [pu] and element currents [A]
+        (:class:`~feederos.timeseries.recording.RecordArrays`) ``(N, nodes)``,
+        ``(N, elements)``.
     """
 
     source_va: ComplexArray
@@ -101,6 +108,8 @@ class SeriesOutput(NamedTuple):
     control_iterations: IntArray
     taps: IntArray
     steps_in: IntArray
+    v_pu: FloatArray
+    i_a: FloatArray
 
 
 class SeriesProgress(NamedTuple):
@@ -133,23 +142,27 @@ def series_progress(net: ControlledNetwork, state: ControlledState) -> SeriesPro
                           state.tap_pu.copy(), state.cap_states.copy())
 
 
-def series_output(net: ControlledNetwork, steps: int) -> SeriesOutput:
-    """Empty outputs for ``steps`` steps."""
+def series_output(net: ControlledNetwork, steps: int, nodes: int = 0,
+                  elements: int = 0) -> SeriesOutput:
+    """Empty outputs for ``steps`` steps, recording ``nodes`` voltages and ``elements``
+    currents."""
     return SeriesOutput(np.zeros(steps, dtype=np.complex128), np.zeros(steps, dtype=np.complex128),
                         np.zeros(steps), np.zeros(steps), np.zeros(steps),
                         np.zeros(steps, dtype=np.bool_),
                         np.zeros(steps, dtype=np.int64), np.zeros(steps, dtype=np.int64),
                         np.zeros((steps, net.regs.n), dtype=np.int64),
-                        np.zeros((steps, len(net.banks)), dtype=np.int64))
+                        np.zeros((steps, len(net.banks)), dtype=np.int64),
+                        np.zeros((steps, nodes)), np.zeros((steps, elements)))
 
 
 @njit(cache=True, nogil=True)
 def run_series(
     a: ControlledArrays, state: ControlledState, scales: FloatArray, p: SeriesProgress,
-    out: SeriesOutput, tolerance_pu: float, max_iterations: int, max_control_iterations: int,
+    out: SeriesOutput, rec: RecordArrays, tolerance_pu: float, max_iterations: int,
+    max_control_iterations: int,
 ) -> int:  # pragma: no cover - compiled
     """Step the series from ``p.counters[NEXT]`` to its end, each step's loads scaled by
-    a column of ``scales`` ``(M, N)`` (see the module docstring).
+    a column of ``scales`` ``(M, N)`` (see the module docstring), recording ``rec``.
 
     Returns :data:`~feederos.powerflow.controlled.SOLVED` when every step is done, else
     the status of the step it stopped at, ``p.counters[NEXT]`` (its start state and
@@ -187,6 +200,7 @@ def run_series(
         tap_numbers(a.regs, a.sensors.reg_transformer, state.tap_pu, out.taps[k])
         for b in range(state.cap_states.shape[0]):
             out.steps_in[k, b] = state.cap_states[b].sum()
+        record_step(rec, state.pd_y, a.pd.conductors, p.v, out.v_pu[k], out.i_a[k])
         p.v_last[:] = p.v
         c[HAS_LAST] = 1
         k += 1
