@@ -51,6 +51,23 @@ def test_built_in_feeder_with_controls(tmp_path: Path) -> None:
     assert ((loadings.iloc[:, 1:] > 0) & (loadings.iloc[:, 1:] < 2)).all().all()
 
 
+def test_parquet_streams_every_frame(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["timeseries", "ieee13", "--steps", "3", "--out", str(tmp_path),
+                                 "--parquet", "--record-bus", "675"])
+    assert result.exit_code == 0, result.output
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {"steps.parquet", "taps.parquet", "voltages_pu.parquet", "summary.json"} <= names
+    volts = pd.read_parquet(tmp_path / "voltages_pu.parquet")
+    assert list(volts.columns) == ["step", "675.1", "675.2", "675.3"] and len(volts) == 3
+    assert not any(name.endswith(".csv") for name in names)
+
+
+def test_parquet_without_a_directory_exits_2() -> None:
+    result = runner.invoke(app, ["timeseries", "ieee13", "--parquet"])
+    assert result.exit_code == 2
+    assert "--out" in result.output
+
+
 def test_an_unknown_recorded_element_exits_2() -> None:
     result = runner.invoke(app, ["timeseries", "ieee13", "--steps", "1",
                                  "--record-element", "Line.nowhere"])

@@ -8,7 +8,10 @@ iterations), ``taps.csv`` (regulator taps) and ``capacitors.csv`` (capacitor ste
 service), plus ``summary.json``; with ``--record-bus BUS`` and ``--record-element
 Line.NAME`` (each repeatable) also ``voltages.csv`` (each phase node of those buses
 [pu]), ``currents.csv`` (each element's largest terminal-1 phase current [A]) and
-``loadings.csv`` (that over its normal rating [pu]). A feeder that cannot be read, or a
+``loadings.csv`` (that over its normal rating [pu]). With ``--parquet`` the run streams
+every one of these to ``DIR/*.parquet`` as it goes, a window of steps at a time, and
+holds no more than a window of the recorded values (a long run on a large feeder). A
+feeder that cannot be read, or a
 record naming what it lacks, exits with status 2; a run with a step that did not converge
 reports it and exits with status 1.
 """
@@ -54,17 +57,24 @@ def timeseries_command(
     record_element: Annotated[list[str] | None, typer.Option(
         "--record-element", help="Record this element's current and loading at every "
                                  "step, as class.name, e.g. Line.650632 (repeatable).")] = None,
+    parquet: Annotated[bool, typer.Option(
+        "--parquet", help="Stream the frames to Parquet files in --out as the run goes, "
+                          "instead of writing CSV at the end.")] = False,
 ) -> None:
     """Run a quasi-static time series and print its totals."""
     from feederos.timeseries import Record, run  # the solver stack loads only when used
 
+    if parquet and out is None:
+        err_console.print("[bold red]error:[/] --parquet streams into --out DIR; give one")
+        raise typer.Exit(2)
     try:
         network = open_network_noting(feeder, console, err_console)
         t0 = time.perf_counter()
         with console.status("stepping"):
             result = run(network, steps=steps, step_s=step_s, mode=mode,
                          controls=controls, record=Record(buses=tuple(record_bus or ()),
-                                                          elements=tuple(record_element or ())))
+                                                          elements=tuple(record_element or ())),
+                         out=out if parquet else None)
         seconds = time.perf_counter() - t0
     except (FeederosError, ValueError) as exc:
         err_console.print(f"[bold red]error:[/] {feeder}: {exc}", highlight=False,
@@ -80,19 +90,20 @@ def timeseries_command(
     console.print(table)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        result.steps.to_csv(out / "steps.csv", index_label="step")
-        result.taps.to_csv(out / "taps.csv", index_label="step")
-        result.capacitors.to_csv(out / "capacitors.csv", index_label="step")
-        if record_bus:
-            result.voltages_pu.to_csv(out / "voltages.csv", index_label="step")
-        if record_element:
-            result.currents_a.to_csv(out / "currents.csv", index_label="step")
-            result.loadings_pu.to_csv(out / "loadings.csv", index_label="step")
+        if not parquet:
+            result.steps.to_csv(out / "steps.csv", index_label="step")
+            result.taps.to_csv(out / "taps.csv", index_label="step")
+            result.capacitors.to_csv(out / "capacitors.csv", index_label="step")
+            if record_bus:
+                result.voltages_pu.to_csv(out / "voltages.csv", index_label="step")
+            if record_element:
+                result.currents_a.to_csv(out / "currents.csv", index_label="step")
+                result.loadings_pu.to_csv(out / "loadings.csv", index_label="step")
         strict = {k: None if isinstance(v, float) and math.isnan(v) else v  # JSON has no NaN
                   for k, v in summary.items()}
         (out / "summary.json").write_text(json.dumps(strict, indent=1) + "\n", encoding="utf-8")
         err_console.print(f"[green]wrote[/] {out}")
     if summary["steps_not_converged"]:
         err_console.print(f"[bold red]error:[/] {summary['steps_not_converged']} steps did not "
-                          "converge (see steps.csv, column converged)")
+                          "converge (see the steps' column converged)")
         raise typer.Exit(1)

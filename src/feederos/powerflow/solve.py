@@ -34,7 +34,7 @@ from feederos.powerflow.methods.fixed_point import solve_fixed_point
 from feederos.powerflow.methods.newton import solve_newton
 from feederos.powerflow.result import PowerFlowResult, build_result
 
-__all__ = ["Method", "control_tables", "solve", "solve_voltages"]
+__all__ = ["Method", "control_tables", "regulator_taps", "solve", "solve_voltages"]
 
 ComplexArray = npt.NDArray[np.complex128]
 
@@ -195,6 +195,18 @@ def _terminal_currents(
     return block.terminal_currents(v, m, key.terminal)
 
 
+def regulator_taps(compiled: CompiledNetwork, regs: RegulatorTable) -> dict[str, int]:
+    """Each regulator's tap position at the network's taps, counted from the middle of
+    its range (OpenDSS ``TapNum``), as :attr:`PowerFlowResult.regulator_taps`."""
+    return {
+        name: tap_number(
+            compiled.tap_pu[t][w - 1], regs.min_tap_pu[k], regs.max_tap_pu[k], regs.tap_step_pu[k]
+        )
+        for k, (name, t, w) in enumerate(zip(regs.names, regs.transformers, regs.tap_winding,
+                                             strict=True))
+    }
+
+
 def _result(
     compiled: CompiledNetwork,
     out: MethodOutcome,
@@ -205,13 +217,7 @@ def _result(
     regs: RegulatorTable,
     controls_settled: bool = True,
 ) -> PowerFlowResult:
-    taps = {
-        name: tap_number(
-            compiled.tap_pu[t][w - 1], regs.min_tap_pu[k], regs.max_tap_pu[k], regs.tap_step_pu[k]
-        )
-        for k, (name, t, w) in enumerate(zip(regs.names, regs.transformers, regs.tap_winding,
-                                             strict=True))
-    }
+    taps = regulator_taps(compiled, regs)
     return build_result(
         compiled,
         out.v,

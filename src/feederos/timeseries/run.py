@@ -11,6 +11,11 @@ What OpenDSS's yearly and daily modes do, step ``k = 1 … steps`` at hour
   starting from the previous step's voltages, regulator taps and capacitor states;
 - the network is compiled and ``y`` factorised once: a step changes only the load
   multipliers and the control state (a numeric refactorisation of the factors);
+- the steps go a ``window`` at a time (their load multipliers computed per window), and
+  their frames, with the node voltages and element currents a
+  :class:`~feederos.timeseries.recording.Record` asks for, to a
+  :class:`~feederos.timeseries.sink.SeriesSink`: kept in memory, or streamed to Parquet
+  (``out=``);
 - where the network's injections are all loads, the whole series runs in compiled code
   (:mod:`feederos.timeseries.stepping`, :mod:`feederos.powerflow.controlled`) and only
   the last step is solved again by :func:`~feederos.powerflow.solve` for
@@ -40,6 +45,7 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -55,11 +61,12 @@ from feederos.powerflow.controlled import SOLVED, ZERO_PIVOT, ControlledNetwork
 from feederos.powerflow.injections.loads import LoadSet, scale_loads
 from feederos.powerflow.methods.many import solve_fixed_point_many
 from feederos.powerflow.result import PowerFlowResult
-from feederos.powerflow.solve import control_tables
+from feederos.powerflow.solve import control_tables, regulator_taps
 from feederos.powerflow.totals import totals_many
 from feederos.powerflow.violations import AnsiRange, ansi_c84_1_limits
 from feederos.timeseries.profiles import shape_multipliers
 from feederos.timeseries.recording import Record, Recorder
+from feederos.timeseries.sink import SeriesSink
 from feederos.timeseries.stepping import (
     HAS_LAST,
     NEXT,
@@ -106,7 +113,8 @@ class TimeSeriesResult:
         The recorded elements' largest terminal-1 phase current at each step [A] and
         that over the element's normal rating [pu] (NaN: no rating), one column per
         element (``kind.name``, as :class:`~feederos.powerflow.PowerFlowResult` names
-        them).
+        them). The recorded frames are empty (with their columns) when the run streamed
+        them to Parquet (``run(..., out=...)``).
     """
 
     steps: pd.DataFrame
@@ -181,6 +189,8 @@ def run(
     tolerance_pu: float = 1e-9,
     chunk: int = 32,
     record: Record | None = None,
+    out: str | Path | None = None,
+    window: int = 1000,
 ) -> TimeSeriesResult:
     """Run a quasi-static time series (see the module docstring).
 
@@ -205,6 +215,15 @@ def run(
         it).
     record
         Node voltages and element currents to report at every step (default: none).
+    out
+        A directory to stream every frame to as Parquet (``steps.parquet``,
+        ``taps.parquet``, ``capacitors.parquet``, ``voltages_pu.parquet``,
+        ``currents_a.parquet``, ``loadings_pu.parquet``; a ``step`` column numbers the
+        rows) a ``window`` at a time (:class:`~feederos.timeseries.sink.SeriesSink`):
+        the recorded frames are then not kept, and the result holds them empty.
+    window
+        Steps taken between two hand-overs of the frames: what a run holds of its
+        recorded frames at once.
 
     Raises
     ------
@@ -218,73 +237,123 @@ def run(
     n_steps = int(steps if steps is not None else settings.number)
     if n_steps < 1:
         raise ValueError("a time series needs at least one step")
+    if window < 1:
+        raise ValueError("window must be at least 1 step")
     step_h = float(step_s if step_s is not None else settings.step_s) / 3600.0
     hours: FloatArray = start_h + step_h * np.arange(1, n_steps + 1, dtype=np.float64)
     compiled = compile_network(network)
     recorder = Recorder(compiled, record or Record())
-    mults = _step_multipliers(network, compiled, mode, hours)
-    scales = [m if m is not None and isinstance(s, LoadSet) else None
-              for s, m in zip(compiled.injections, mults, strict=True)]
-    if all(m is None for m in scales):  # nothing follows a shape: every step alike
-        scales = [np.ones((len(s.names), n_steps)) if isinstance(s, LoadSet) else None
-                  for s in compiled.injections]
+    scales = _Scales(network, compiled, mode, hours, window)
     has_controls = controls and any(t.n for t in control_tables(compiled))
     stepper: type[_Steps] = _FreeSteps
     if has_controls:
         stepper = _CompiledSteps if ControlledNetwork.supports(compiled) else _ControlledSteps
-    return stepper(compiled, scales, hours, tolerance_pu, controls, recorder).run(chunk)
+    sink = SeriesSink(None if out is None else Path(out))
+    try:
+        return stepper(compiled, scales, hours, tolerance_pu, controls, recorder, sink,
+                       window).run(chunk)
+    except BaseException:
+        sink.discard()  # no half-written files, and a previous run's stay as they were
+        raise
+
+
+class _Scales:
+    """Each injection set's load multipliers over a span of steps, computed a window at
+    a time: a minute-by-minute year of IEEE 8500's 1177 loads would otherwise hold 620
+    million of them (5 GB). The shapes are checked when it is made."""
+
+    def __init__(self, network: Network, compiled: CompiledNetwork, mode: SolveMode,
+                 hours: FloatArray, window: int) -> None:
+        self.network, self.compiled, self.mode = network, compiled, mode
+        self.hours, self.window = hours, window
+        self._lo = self._hi = 0
+        self._columns: list[FloatArray | None] = []
+        self.span(0, 1)
+
+    def span(self, lo: int, hi: int) -> list[FloatArray | None]:
+        """Per injection set, the multipliers of steps ``lo … hi−1`` ``(m, hi − lo)``;
+        ``None`` for sets that follow no shape."""
+        if not self._lo <= lo < hi <= self._hi:
+            self._lo, self._hi = lo, max(hi, min(self.hours.size, lo + self.window))
+            hours = self.hours[self._lo:self._hi]
+            mults = _step_multipliers(self.network, self.compiled, self.mode, hours)
+            injections = self.compiled.injections
+            self._columns = [m if m is not None and isinstance(s, LoadSet) else None
+                             for s, m in zip(injections, mults, strict=True)]
+            if all(m is None for m in self._columns):  # nothing follows a shape
+                self._columns = [np.ones((len(s.names), hours.size))
+                                 if isinstance(s, LoadSet) else None for s in injections]
+        return [None if m is None else m[:, lo - self._lo:hi - self._lo]
+                for m in self._columns]
+
+    def at(self, k: int) -> list[FloatArray | None]:
+        """Per injection set, the multipliers of step ``k`` ``(m,)``."""
+        return [None if m is None else m[:, 0] for m in self.span(k, k + 1)]
 
 
 class _Steps:
-    """Steps through the series a block at a time (:mod:`feederos.powerflow.methods.many`)."""
+    """Steps through the series, handing its frames to ``sink`` every ``window`` steps."""
 
-    def __init__(self, compiled: CompiledNetwork, scales: list[FloatArray | None],
+    def __init__(self, compiled: CompiledNetwork, scales: _Scales,
                  hours: FloatArray, tolerance_pu: float, controls: bool,
-                 recorder: Recorder) -> None:
+                 recorder: Recorder, sink: SeriesSink, window: int) -> None:
         self.root = compiled
         self.recorder = recorder
-        self.recorded: list[tuple[FloatArray, FloatArray]] = []
+        self.sink = sink
+        self.window = window
         self.scales = scales
         self.hours = hours
         self.tol = tolerance_pu
         self.controls = controls
+        self.flushed = 0
         self.rows: list[dict[str, object]] = []
         self.taps: list[dict[str, int]] = []
         self.caps: list[dict[str, int]] = []
+        self.recorded: list[tuple[FloatArray, FloatArray]] = []
 
     def block(self, state: CompiledNetwork, lo: int, hi: int,
               initial: ComplexArray | None) -> tuple[ComplexArray, IntArray, BoolArray]:
         """Voltages of steps ``lo … hi−1`` at the control ``state``, solved together."""
         out = solve_fixed_point_many(
             state.with_injections(self.root.injections),
-            [None if a is None else a[:, lo:hi] for a in self.scales],
+            self.scales.span(lo, hi),
             tolerance_pu=self.tol, max_iterations=MAX_ITERATIONS, initial=initial)
         return out.v, out.iterations, out.converged
 
     def stepped(self, state: CompiledNetwork, k: int) -> CompiledNetwork:
         """``state`` with the loads as they draw at step ``k``."""
-        return state.with_injections(scale_loads(
-            self.root.injections, [None if m is None else m[:, k] for m in self.scales]))
+        return state.with_injections(scale_loads(self.root.injections, self.scales.at(k)))
 
-    def record_controls(self, result: PowerFlowResult) -> None:
-        self.taps.append(dict(result.regulator_taps))
-        self.caps.append({name: sum(states)
-                          for name, states in result.capacitor_states.items()})
+    def record_controls(self, taps: dict[str, int], capacitor_states: dict[str, tuple[int, ...]],
+                        times: int = 1) -> None:
+        self.taps.extend(dict(taps) for _ in range(times))
+        self.caps.extend({name: sum(states) for name, states in capacitor_states.items()}
+                         for _ in range(times))
 
     def record(self, state: CompiledNetwork, v: ComplexArray) -> None:
         """Record the solutions ``v`` ``(n, K)`` at the control ``state``."""
-        if not self.recorder.empty:
-            self.recorded.append(self.recorder.take(state, v))
+        self.recorded.append(self.recorder.take(state, v))
+
+    def flush(self, force: bool = False) -> None:
+        """Hand the steps taken since the last flush to the sink, once there are a
+        window's worth (or any, with ``force``)."""
+        n = len(self.rows)
+        if n == 0 or (n < self.window and not force):
+            return
+        v_pu = np.concatenate([x for x, _ in self.recorded])
+        i_a = np.concatenate([y for _, y in self.recorded])
+        self.sink.add(self.flushed, _frames(pd.DataFrame(self.rows), pd.DataFrame(self.taps),
+                                            pd.DataFrame(self.caps), self.recorder, v_pu, i_a))
+        self.flushed += n
+        self.rows, self.taps, self.caps, self.recorded = [], [], [], []
 
     def result(self, final: PowerFlowResult) -> TimeSeriesResult:
-        n = self.hours.size
-        r = self.recorder
-        v_pu = (np.concatenate([x for x, _ in self.recorded]) if self.recorded
-                else np.zeros((n, r.nodes.size)))
-        i_a = (np.concatenate([y for _, y in self.recorded]) if self.recorded
-               else np.zeros((n, len(r.element_labels))))
-        return _result(pd.DataFrame(self.rows), pd.DataFrame(self.taps),
-                       pd.DataFrame(self.caps), final, r, v_pu, i_a)
+        self.flush(force=True)
+        frames = self.sink.finish()
+        return TimeSeriesResult(
+            steps=frames["steps"], taps=frames["taps"], capacitors=frames["capacitors"],
+            final=final, voltages_pu=frames["voltages_pu"], currents_a=frames["currents_a"],
+            loadings_pu=frames["loadings_pu"])
 
     def run(self, chunk: int) -> TimeSeriesResult:
         raise NotImplementedError
@@ -295,6 +364,7 @@ class _FreeSteps(_Steps):
 
     def run(self, chunk: int) -> TimeSeriesResult:
         n = self.hours.size
+        taps = regulator_taps(self.root, control_tables(self.root)[0])
         v_last: ComplexArray | None = None
         for lo in range(0, n, chunk):
             hi = min(n, lo + chunk)
@@ -305,11 +375,11 @@ class _FreeSteps(_Steps):
                 self.rows.append(_row(self.hours[lo + j], t.source_va[j], t.losses_va[j],
                                       t.v_min_pu[j], t.v_max_pu[j], t.loading_max_pu[j],
                                       bool(ok[j]), int(its[j]), 0))
+            self.record_controls(taps, self.root.capacitor_states, hi - lo)
+            self.flush()
             v_last = v[:, -1]
         final = solve(self.stepped(self.root, n - 1), tolerance_pu=self.tol, controls=False,
                       initial=v_last)
-        for _ in range(n):
-            self.record_controls(final)
         return self.result(final)
 
 
@@ -334,8 +404,9 @@ class _ControlledSteps(_Steps):
                 complex(result.total_losses_kw, result.total_losses_kvar) * 1e3,
                 result.v_min_pu, result.v_max_pu, result.loading_max_pu, result.converged,
                 result.iterations, result.control_iterations))
-            self.record_controls(result)
+            self.record_controls(result.regulator_taps, result.capacitor_states)
             self.record(result.compiled, result.v[:, None])
+            self.flush()
             state, last = result.compiled, result
         assert last is not None
         return self.result(last)
@@ -343,7 +414,7 @@ class _ControlledSteps(_Steps):
 
 class _CompiledSteps(_Steps):
     """:class:`_ControlledSteps` in compiled code
-    (:func:`~feederos.timeseries.stepping.run_series`).
+    (:func:`~feederos.timeseries.stepping.run_series`), a window of steps per call.
 
     A step whose fixed point does not converge is solved here with
     :func:`~feederos.powerflow.solve` (which goes on with Newton-Raphson) and the series
@@ -357,34 +428,45 @@ class _CompiledSteps(_Steps):
         n = self.hours.size
         net = ControlledNetwork(self.root)
         state = net.state()
-        scales = np.ascontiguousarray(np.concatenate(
-            [m if m is not None else np.ones((len(s.names), n))
-             for s, m in zip(self.root.injections, self.scales, strict=True)]))
         progress = series_progress(net, state)
-        r = self.recorder
-        out = series_output(net, n, r.nodes.size, len(r.element_labels))
-        rec = r.arrays(net.pd_offsets)
+        rec = self.recorder.arrays(net.pd_offsets)
         limit = self.root.network.settings.max_control_iterations
         final: PowerFlowResult | None = None
-        while True:
-            status = run_series(net.arrays, state, scales, progress, out, rec, self.tol,
-                                MAX_ITERATIONS, limit)
-            if status == SOLVED:
-                break
-            if status == ZERO_PIVOT:
-                return _ControlledSteps(self.root, self.scales, self.hours, self.tol,
-                                        self.controls, self.recorder).run(chunk)
-            k = int(progress.counters[NEXT])
-            result = self._solve_begun(net, progress, k)
-            _record(out, k, net, result, self.recorder)
-            net.set_state(state, result.compiled.tap_pu, result.compiled.capacitor_states)
-            progress.v_last[:] = result.v
-            progress.counters[HAS_LAST] = 1
-            progress.counters[NEXT] = k + 1
-            final = result if k == n - 1 else None
+        for lo in range(0, n, self.window):
+            hi = min(n, lo + self.window)
+            scales = np.ascontiguousarray(np.concatenate(
+                [m if m is not None else np.ones((len(s.names), hi - lo))
+                 for s, m in zip(self.root.injections, self.scales.span(lo, hi),
+                                 strict=True)]))
+            out = series_output(net, hi - lo, self.recorder.nodes.size,
+                                len(self.recorder.element_labels))
+            progress.counters[NEXT] = 0
+            while True:
+                status = run_series(net.arrays, state, scales, progress, out, rec, self.tol,
+                                    MAX_ITERATIONS, limit)
+                if status == SOLVED:
+                    break
+                if status == ZERO_PIVOT:
+                    self.sink.reset()
+                    return _ControlledSteps(self.root, self.scales, self.hours, self.tol,
+                                            self.controls, self.recorder, self.sink,
+                                            self.window).run(chunk)
+                j = int(progress.counters[NEXT])
+                result = self._solve_begun(net, progress, lo + j)
+                _record(out, j, net, result, self.recorder)
+                net.set_state(state, result.compiled.tap_pu, result.compiled.capacitor_states)
+                progress.v_last[:] = result.v
+                progress.counters[HAS_LAST] = 1
+                progress.counters[NEXT] = j + 1
+                final = result if lo + j == n - 1 else None
+            self.sink.add(lo, self._frames(net, out, lo, hi))
         if final is None:
             final = self._solve_begun(net, progress, n - 1)
-        return self._frames(net, out, final)
+        frames = self.sink.finish()
+        return TimeSeriesResult(
+            steps=frames["steps"], taps=frames["taps"], capacitors=frames["capacitors"],
+            final=final, voltages_pu=frames["voltages_pu"], currents_a=frames["currents_a"],
+            loadings_pu=frames["loadings_pu"])
 
     def _solve_begun(self, net: ControlledNetwork, progress: SeriesProgress,
                      k: int) -> PowerFlowResult:
@@ -397,11 +479,11 @@ class _CompiledSteps(_Steps):
                      max_iterations=MAX_ITERATIONS, controls=self.controls,
                      initial=progress.v_start.copy())
 
-    def _frames(self, net: ControlledNetwork, out: SeriesOutput,
-                final: PowerFlowResult) -> TimeSeriesResult:
-        n = self.hours.size
+    def _frames(self, net: ControlledNetwork, out: SeriesOutput, lo: int,
+                hi: int) -> dict[str, pd.DataFrame]:
+        n = hi - lo
         steps = pd.DataFrame({
-            "hour": self.hours.astype(np.float64),
+            "hour": self.hours[lo:hi].astype(np.float64),
             "source_p_kw": out.source_va.real / 1e3, "source_q_kvar": out.source_va.imag / 1e3,
             "losses_kw": out.losses_va.real / 1e3, "losses_kvar": out.losses_va.imag / 1e3,
             "v_min_pu": out.v_min_pu, "v_max_pu": out.v_max_pu,
@@ -417,18 +499,17 @@ class _CompiledSteps(_Steps):
             else np.full(n, sum(states), dtype=np.int64)
             for name, states in self.root.capacitor_states.items()
         }, index=pd.RangeIndex(n))
-        return _result(steps, taps, caps, final, self.recorder, out.v_pu, out.i_a)
+        return _frames(steps, taps, caps, self.recorder, out.v_pu, out.i_a)
 
 
-def _result(steps: pd.DataFrame, taps: pd.DataFrame, caps: pd.DataFrame,
-            final: PowerFlowResult, r: Recorder, v_pu: FloatArray,
-            i_a: FloatArray) -> TimeSeriesResult:
+def _frames(steps: pd.DataFrame, taps: pd.DataFrame, caps: pd.DataFrame, r: Recorder,
+            v_pu: FloatArray, i_a: FloatArray) -> dict[str, pd.DataFrame]:
+    """A window's frames, as :class:`~feederos.timeseries.sink.SeriesSink` takes them."""
     loading = np.where(r.inv_rating > 0, i_a * r.inv_rating, np.nan)
-    return TimeSeriesResult(
-        steps=steps, taps=taps, capacitors=caps, final=final,
-        voltages_pu=pd.DataFrame(v_pu, columns=list(r.node_labels)),
-        currents_a=pd.DataFrame(i_a, columns=list(r.element_labels)),
-        loadings_pu=pd.DataFrame(loading, columns=list(r.element_labels)))
+    return {"steps": steps, "taps": taps, "capacitors": caps,
+            "voltages_pu": pd.DataFrame(v_pu, columns=list(r.node_labels)),
+            "currents_a": pd.DataFrame(i_a, columns=list(r.element_labels)),
+            "loadings_pu": pd.DataFrame(loading, columns=list(r.element_labels))}
 
 
 def _record(out: SeriesOutput, k: int, net: ControlledNetwork, result: PowerFlowResult,
