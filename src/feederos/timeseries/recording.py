@@ -152,11 +152,6 @@ class Recorder:
                                  dtype=np.float64)
         self.inv_rating = inverse_ratings(self.rating_a)
 
-    @property
-    def empty(self) -> bool:
-        """Whether nothing is recorded."""
-        return self.nodes.size == 0 and not self.elements
-
     def take(self, state: CompiledNetwork, v: ComplexArray) -> tuple[FloatArray, FloatArray]:
         """The recorded voltages ``(K, nodes)`` [pu] and currents ``(K, elements)`` [A]
         of the solutions ``v`` ``(n, K)`` at the control ``state`` (a network derived

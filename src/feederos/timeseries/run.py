@@ -462,11 +462,7 @@ class _CompiledSteps(_Steps):
             self.sink.add(lo, self._frames(net, out, lo, hi))
         if final is None:
             final = self._solve_begun(net, progress, n - 1)
-        frames = self.sink.finish()
-        return TimeSeriesResult(
-            steps=frames["steps"], taps=frames["taps"], capacitors=frames["capacitors"],
-            final=final, voltages_pu=frames["voltages_pu"], currents_a=frames["currents_a"],
-            loadings_pu=frames["loadings_pu"])
+        return self.result(final)  # every window is with the sink: nothing left to flush
 
     def _solve_begun(self, net: ControlledNetwork, progress: SeriesProgress,
                      k: int) -> PowerFlowResult:

@@ -107,7 +107,8 @@ class SeriesSink:
         (the recorded ones empty, with their columns, when they were streamed)."""
         for name, writer in self._writers.items():
             writer.close()
-            self._partial(name).replace(self.directory / f"{name}.parquet")  # type: ignore[operator]
+            partial = self._partial(name)
+            partial.replace(partial.with_name(f"{name}.parquet"))
         self._writers.clear()
         out = {}
         for name, columns in self._columns.items():
