@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from feederos.cli.main import app
@@ -42,6 +43,7 @@ def test_built_in_feeder_with_controls(tmp_path: Path) -> None:
     taps = pd.read_csv(tmp_path / "taps.csv")
     assert list(taps.columns) == ["step", "reg1", "reg2", "reg3"]
     assert taps.iloc[-1].tolist()[1:] == [9, 6, 9]  # no shapes: the snapshot's taps
+    assert not (tmp_path / "soc.csv").exists()  # no batteries
     volts = pd.read_csv(tmp_path / "voltages.csv")
     assert list(volts.columns) == ["step", "675.1", "675.2", "675.3"]
     assert volts.iloc[:, 1:].to_numpy().min() > 0.95  # behind the regulators
@@ -79,3 +81,15 @@ def test_unreadable_feeder_exits_2() -> None:
     result = runner.invoke(app, ["timeseries", "no/such/feeder.dss"])
     assert result.exit_code == 2
     assert "no such file" in result.output
+
+
+def test_a_der_scenario_writes_the_batteries_charge(tmp_path: Path) -> None:
+    scenario = (Path(__file__).resolve().parents[1] / "data" / "timeseries" / "der"
+                / "ieee13_der_daily.dss")
+    if not (scenario.parents[5] / "shared" / "feeders" / "13Bus").exists():
+        pytest.skip("shared IEEE 13 feeder not available")
+    result = runner.invoke(app, ["timeseries", str(scenario), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    soc = pd.read_csv(tmp_path / "soc.csv")
+    assert list(soc.columns) == ["step", "b671", "b652"] and len(soc) == 24
+    assert soc.b671.iloc[-1] == pytest.approx(15.0)

@@ -5,7 +5,8 @@ runs the scenario as written (its ``Set mode=yearly number=8760 stepsize=1h``) a
 prints the run's totals (:meth:`~feederos.timeseries.TimeSeriesResult.summary`). With
 ``--out DIR`` it writes, per step, ``steps.csv`` (source power, losses, voltage range,
 iterations), ``taps.csv`` (regulator taps) and ``capacitors.csv`` (capacitor steps in
-service), plus ``summary.json``; with ``--record-bus BUS`` and ``--record-element
+service), ``soc.csv`` (each battery's state of charge [%], if there are batteries),
+plus ``summary.json``; with ``--record-bus BUS`` and ``--record-element
 Line.NAME`` (each repeatable) also ``voltages.csv`` (each phase node of those buses
 [pu]), ``currents.csv`` (each element's largest terminal-1 phase current [A]) and
 ``loadings.csv`` (that over its normal rating [pu]). With ``--parquet`` the run streams
@@ -94,6 +95,8 @@ def timeseries_command(
             result.steps.to_csv(out / "steps.csv", index_label="step")
             result.taps.to_csv(out / "taps.csv", index_label="step")
             result.capacitors.to_csv(out / "capacitors.csv", index_label="step")
+            if len(result.soc_pct.columns):
+                result.soc_pct.to_csv(out / "soc.csv", index_label="step")
             if record_bus:
                 result.voltages_pu.to_csv(out / "voltages.csv", index_label="step")
             if record_element:

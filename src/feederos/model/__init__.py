@@ -15,6 +15,7 @@ from feederos.model.branches import Branch, branches
 from feederos.model.buses import Bus
 from feederos.model.conductors import CNData, LineGeometry, LineSpacing, TSData, WireData
 from feederos.model.der import (
+    BatteryDispatch,
     BatteryState,
     DerKind,
     EVCharger,
@@ -53,6 +54,7 @@ __all__ = [
     "COLLECTIONS",
     "SCHEMA_VERSION",
     "ACLineSegment",
+    "BatteryDispatch",
     "BatteryState",
     "Branch",
     "Bus",

@@ -23,6 +23,7 @@ from pydantic import Field, model_validator
 from feederos.model._base import Connection, Element, Terminal
 
 __all__ = [
+    "BatteryDispatch",
     "BatteryState",
     "DerKind",
     "EVCharger",
@@ -47,6 +48,16 @@ class ReactivePowerMode(StrEnum):
     POWER_FACTOR = "power_factor"
     CONSTANT_Q = "constant_q"
     VOLT_VAR = "volt_var"
+
+
+class BatteryDispatch(StrEnum):
+    """What sets a battery's power in a time series."""
+
+    FOLLOW = "follow"
+    """Its shape: ``p_rated_kw`` × the multiplier, discharging when positive (OpenDSS
+    ``dispmode=follow``)."""
+    STATE = "state"
+    """Its ``state`` and ``p_kw``, whatever its shapes (OpenDSS's default dispatch)."""
 
 
 class BatteryState(StrEnum):
@@ -104,6 +115,15 @@ class PowerElectronicsConnection(_ShuntDevice):
     )
     reserve_pct: float = Field(default=20.0, ge=0, le=100, description="Battery reserve [%].")
     state: BatteryState = Field(default=BatteryState.IDLE, description="Battery state.")
+    dispatch: BatteryDispatch = Field(
+        default=BatteryDispatch.FOLLOW,
+        description="Battery in a time series: follows its shape, or holds its state.",
+    )
+    idling_pct: float = Field(
+        default=1.0, ge=0, le=100,
+        description="Battery's own losses, % of p_rated_kw (OpenDSS %IdlingkW): drawn from "
+        "the grid when idle, from the stored energy when working [%].",
+    )
     efficiency_charge_pct: float = Field(default=90.0, gt=0, le=100, description="[%]")
     efficiency_discharge_pct: float = Field(default=90.0, gt=0, le=100, description="[%]")
     grid_forming: bool = Field(default=False, description="Sets voltage and frequency.")

@@ -4,9 +4,10 @@ What OpenDSS's yearly and daily modes do, step ``k = 1 … steps`` at hour
 ``start_h + k·step_h`` (OpenDSS advances the clock before it solves):
 
 - every load's power is its rating × its multipliers as compiled (``loadmult``,
-  status) × its shape at that hour — the ``yearly`` shape in yearly mode (the
-  ``daily`` one where a load has none), the ``daily`` shape in daily mode; a load
-  with no shape keeps its rating;
+  status) × its shape at that hour; generators, PV systems, batteries and EV chargers
+  follow theirs, and batteries keep account of their stored energy
+  (:mod:`feederos.timeseries.dispatch`); ``profiles`` replace elements' shapes for a
+  run;
 - the snapshot solves with the static control loop (:func:`feederos.powerflow.solve`),
   starting from the previous step's voltages, regulator taps and capacitor states;
 - the network is compiled and ``y`` factorised once: a step changes only the load
@@ -19,13 +20,12 @@ What OpenDSS's yearly and daily modes do, step ``k = 1 … steps`` at hour
 - where the network's injections are all loads, the whole series runs in compiled code
   (:mod:`feederos.timeseries.stepping`, :mod:`feederos.powerflow.controlled`) and only
   the last step is solved again by :func:`~feederos.powerflow.solve` for
-  :attr:`TimeSeriesResult.final`; other networks step with
-  :func:`~feederos.powerflow.solve` (:meth:`~feederos.powerflow.CompiledNetwork.with_injections`,
-  ``with_state``).
+  :attr:`TimeSeriesResult.final`; networks whose DER change from step to step, or with
+  injections other than loads and controls, step with :func:`~feederos.powerflow.solve`
+  (:meth:`~feederos.powerflow.CompiledNetwork.with_injections`, ``with_state``).
 
-Not yet: generator/PV/storage shapes, shapes with their own reactive multipliers
-(refused), capacitor-control timers carried from one step to the next (each step's
-control loop starts with fresh timers).
+Not yet: shapes with their own reactive multipliers (refused), capacitor-control timers
+carried from one step to the next (each step's control loop starts with fresh timers).
 
 Examples
 --------
@@ -44,6 +44,7 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,20 +52,17 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from feederos.errors import NetworkValidationError
 from feederos.model import Network
 from feederos.model.settings import SolveMode
-from feederos.model.validation import Problem
 from feederos.powerflow import solve
 from feederos.powerflow.compiled import CompiledNetwork, compile_network
 from feederos.powerflow.controlled import SOLVED, ZERO_PIVOT, ControlledNetwork
-from feederos.powerflow.injections.loads import LoadSet, scale_loads
 from feederos.powerflow.methods.many import solve_fixed_point_many
 from feederos.powerflow.result import PowerFlowResult
 from feederos.powerflow.solve import control_tables, regulator_taps
 from feederos.powerflow.totals import totals_many
 from feederos.powerflow.violations import AnsiRange, ansi_c84_1_limits
-from feederos.timeseries.profiles import shape_multipliers
+from feederos.timeseries.dispatch import Dispatch, Profile
 from feederos.timeseries.recording import Record, Recorder
 from feederos.timeseries.sink import SeriesSink
 from feederos.timeseries.stepping import (
@@ -115,6 +113,9 @@ class TimeSeriesResult:
         element (``kind.name``, as :class:`~feederos.powerflow.PowerFlowResult` names
         them). The recorded frames are empty (with their columns) when the run streamed
         them to Parquet (``run(..., out=...)``).
+    soc_pct
+        Each battery's state of charge at the end of each step [%], one column per
+        battery.
     """
 
     steps: pd.DataFrame
@@ -124,6 +125,7 @@ class TimeSeriesResult:
     voltages_pu: pd.DataFrame
     currents_a: pd.DataFrame
     loadings_pu: pd.DataFrame
+    soc_pct: pd.DataFrame
 
     @property
     def tap_changes(self) -> pd.Series:
@@ -165,19 +167,6 @@ class TimeSeriesResult:
         }
 
 
-def _load_shapes(network: Network, mode: SolveMode) -> dict[str, str | None]:
-    """Each load's shape name in ``mode``."""
-    out: dict[str, str | None] = {}
-    for load in network.loads:
-        if mode is SolveMode.YEARLY:
-            out[load.name] = load.yearly_shape or load.daily_shape
-        elif mode is SolveMode.DAILY:
-            out[load.name] = load.daily_shape
-        else:
-            out[load.name] = None
-    return out
-
-
 def run(
     network: Network,
     *,
@@ -191,6 +180,7 @@ def run(
     record: Record | None = None,
     out: str | Path | None = None,
     window: int = 1000,
+    profiles: Mapping[str, Profile] | None = None,
 ) -> TimeSeriesResult:
     """Run a quasi-static time series (see the module docstring).
 
@@ -224,13 +214,18 @@ def run(
     window
         Steps taken between two hand-overs of the frames: what a run holds of its
         recorded frames at once.
+    profiles
+        Multipliers replacing elements' shapes for this run, by ``class.name``
+        (``Load.671``, ``PVSystem.pv1``, ``Storage.b1``, ``Generator.g``,
+        ``EVCharger.ev7``; any case): a :class:`~feederos.model.LoadShape`, or one value
+        per step (:mod:`~feederos.timeseries.dispatch`).
 
     Raises
     ------
     NetworkValidationError
-        If a load names a shape the network lacks, a shape has its own reactive
-        multipliers (not supported yet), or ``record`` names a bus or element the
-        network lacks.
+        If an element names a shape the network lacks, a shape has its own reactive
+        multipliers (not supported yet), a profile names no element or has the wrong
+        length, or ``record`` names a bus or element the network lacks.
     """
     settings = network.settings
     mode = SolveMode(mode) if mode is not None else settings.mode
@@ -243,65 +238,33 @@ def run(
     hours: FloatArray = start_h + step_h * np.arange(1, n_steps + 1, dtype=np.float64)
     compiled = compile_network(network)
     recorder = Recorder(compiled, record or Record())
-    scales = _Scales(network, compiled, mode, hours, window)
+    dispatch = Dispatch(network, compiled, mode, hours, window, profiles)
     has_controls = controls and any(t.n for t in control_tables(compiled))
     stepper: type[_Steps] = _FreeSteps
-    if has_controls:
+    if dispatch.stepwise:
+        stepper = _ControlledSteps
+    elif has_controls:
         stepper = _CompiledSteps if ControlledNetwork.supports(compiled) else _ControlledSteps
     sink = SeriesSink(None if out is None else Path(out))
     try:
-        return stepper(compiled, scales, hours, tolerance_pu, controls, recorder, sink,
+        return stepper(compiled, dispatch, hours, tolerance_pu, controls, recorder, sink,
                        window).run(chunk)
     except BaseException:
         sink.discard()  # no half-written files, and a previous run's stay as they were
         raise
 
 
-class _Scales:
-    """Each injection set's load multipliers over a span of steps, computed a window at
-    a time: a minute-by-minute year of IEEE 8500's 1177 loads would otherwise hold 620
-    million of them (5 GB). The shapes are checked when it is made."""
-
-    def __init__(self, network: Network, compiled: CompiledNetwork, mode: SolveMode,
-                 hours: FloatArray, window: int) -> None:
-        self.network, self.compiled, self.mode = network, compiled, mode
-        self.hours, self.window = hours, window
-        self._lo = self._hi = 0
-        self._columns: list[FloatArray | None] = []
-        self.span(0, 1)
-
-    def span(self, lo: int, hi: int) -> list[FloatArray | None]:
-        """Per injection set, the multipliers of steps ``lo … hi−1`` ``(m, hi − lo)``;
-        ``None`` for sets that follow no shape."""
-        if not self._lo <= lo < hi <= self._hi:
-            self._lo, self._hi = lo, max(hi, min(self.hours.size, lo + self.window))
-            hours = self.hours[self._lo:self._hi]
-            mults = _step_multipliers(self.network, self.compiled, self.mode, hours)
-            injections = self.compiled.injections
-            self._columns = [m if m is not None and isinstance(s, LoadSet) else None
-                             for s, m in zip(injections, mults, strict=True)]
-            if all(m is None for m in self._columns):  # nothing follows a shape
-                self._columns = [np.ones((len(s.names), hours.size))
-                                 if isinstance(s, LoadSet) else None for s in injections]
-        return [None if m is None else m[:, lo - self._lo:hi - self._lo]
-                for m in self._columns]
-
-    def at(self, k: int) -> list[FloatArray | None]:
-        """Per injection set, the multipliers of step ``k`` ``(m,)``."""
-        return [None if m is None else m[:, 0] for m in self.span(k, k + 1)]
-
-
 class _Steps:
     """Steps through the series, handing its frames to ``sink`` every ``window`` steps."""
 
-    def __init__(self, compiled: CompiledNetwork, scales: _Scales,
+    def __init__(self, compiled: CompiledNetwork, dispatch: Dispatch,
                  hours: FloatArray, tolerance_pu: float, controls: bool,
                  recorder: Recorder, sink: SeriesSink, window: int) -> None:
         self.root = compiled
         self.recorder = recorder
         self.sink = sink
         self.window = window
-        self.scales = scales
+        self.dispatch = dispatch
         self.hours = hours
         self.tol = tolerance_pu
         self.controls = controls
@@ -309,6 +272,7 @@ class _Steps:
         self.rows: list[dict[str, object]] = []
         self.taps: list[dict[str, int]] = []
         self.caps: list[dict[str, int]] = []
+        self.soc: list[FloatArray] = []
         self.recorded: list[tuple[FloatArray, FloatArray]] = []
 
     def block(self, state: CompiledNetwork, lo: int, hi: int,
@@ -316,19 +280,20 @@ class _Steps:
         """Voltages of steps ``lo … hi−1`` at the control ``state``, solved together."""
         out = solve_fixed_point_many(
             state.with_injections(self.root.injections),
-            self.scales.span(lo, hi),
+            self.dispatch.load_span(lo, hi),
             tolerance_pu=self.tol, max_iterations=MAX_ITERATIONS, initial=initial)
         return out.v, out.iterations, out.converged
 
     def stepped(self, state: CompiledNetwork, k: int) -> CompiledNetwork:
-        """``state`` with the loads as they draw at step ``k``."""
-        return state.with_injections(scale_loads(self.root.injections, self.scales.at(k)))
+        """``state`` with the loads and DER as they draw and deliver at step ``k``."""
+        return state.with_injections(self.dispatch.sets(k))
 
     def record_controls(self, taps: dict[str, int], capacitor_states: dict[str, tuple[int, ...]],
                         times: int = 1) -> None:
         self.taps.extend(dict(taps) for _ in range(times))
         self.caps.extend({name: sum(states) for name, states in capacitor_states.items()}
                          for _ in range(times))
+        self.soc.extend(self.dispatch.soc_pct for _ in range(times))
 
     def record(self, state: CompiledNetwork, v: ComplexArray) -> None:
         """Record the solutions ``v`` ``(n, K)`` at the control ``state``."""
@@ -343,9 +308,15 @@ class _Steps:
         v_pu = np.concatenate([x for x, _ in self.recorded])
         i_a = np.concatenate([y for _, y in self.recorded])
         self.sink.add(self.flushed, _frames(pd.DataFrame(self.rows), pd.DataFrame(self.taps),
-                                            pd.DataFrame(self.caps), self.recorder, v_pu, i_a))
+                                            pd.DataFrame(self.caps), self.recorder, v_pu, i_a,
+                                            self._soc_frame(np.array(self.soc), n)))
         self.flushed += n
-        self.rows, self.taps, self.caps, self.recorded = [], [], [], []
+        self.rows, self.taps, self.caps, self.soc, self.recorded = [], [], [], [], []
+
+    def _soc_frame(self, soc: FloatArray, n: int) -> pd.DataFrame:
+        """``n`` steps' states of charge ``soc`` as a frame, a column per battery."""
+        names = list(self.dispatch.battery_names)
+        return pd.DataFrame(soc.reshape(n, len(names)), columns=names)
 
     def result(self, final: PowerFlowResult) -> TimeSeriesResult:
         self.flush(force=True)
@@ -353,7 +324,7 @@ class _Steps:
         return TimeSeriesResult(
             steps=frames["steps"], taps=frames["taps"], capacitors=frames["capacitors"],
             final=final, voltages_pu=frames["voltages_pu"], currents_a=frames["currents_a"],
-            loadings_pu=frames["loadings_pu"])
+            loadings_pu=frames["loadings_pu"], soc_pct=frames["soc_pct"])
 
     def run(self, chunk: int) -> TimeSeriesResult:
         raise NotImplementedError
@@ -384,8 +355,9 @@ class _FreeSteps(_Steps):
 
 
 class _ControlledSteps(_Steps):
-    """Controls may act: each step is solved alone, with the static control loop, from
-    the previous step's solution and control state, as OpenDSS steps.
+    """Controls may act, or DER change from step to step: each step is solved alone, with
+    the static control loop, from the previous step's solution and control state, as
+    OpenDSS steps, and what it leaves (a battery's stored energy) carried to the next.
 
     Not from a block of steps solved together first: where the controls act (IEEE 123's
     regulators move at 40 % of its hours) the block's solutions are at stale taps, and
@@ -399,6 +371,7 @@ class _ControlledSteps(_Steps):
             result = solve(self.stepped(state, k), tolerance_pu=self.tol,
                            max_iterations=MAX_ITERATIONS, controls=self.controls,
                            initial=None if last is None else last.v)
+            self.dispatch.settle(k, result.compiled, result.v)
             self.rows.append(_row(
                 self.hours[k], complex(result.source_p_kw, result.source_q_kvar) * 1e3,
                 complex(result.total_losses_kw, result.total_losses_kvar) * 1e3,
@@ -436,7 +409,7 @@ class _CompiledSteps(_Steps):
             hi = min(n, lo + self.window)
             scales = np.ascontiguousarray(np.concatenate(
                 [m if m is not None else np.ones((len(s.names), hi - lo))
-                 for s, m in zip(self.root.injections, self.scales.span(lo, hi),
+                 for s, m in zip(self.root.injections, self.dispatch.load_span(lo, hi),
                                  strict=True)]))
             out = series_output(net, hi - lo, self.recorder.nodes.size,
                                 len(self.recorder.element_labels))
@@ -448,7 +421,7 @@ class _CompiledSteps(_Steps):
                     break
                 if status == ZERO_PIVOT:
                     self.sink.reset()
-                    return _ControlledSteps(self.root, self.scales, self.hours, self.tol,
+                    return _ControlledSteps(self.root, self.dispatch, self.hours, self.tol,
                                             self.controls, self.recorder, self.sink,
                                             self.window).run(chunk)
                 j = int(progress.counters[NEXT])
@@ -495,14 +468,15 @@ class _CompiledSteps(_Steps):
             else np.full(n, sum(states), dtype=np.int64)
             for name, states in self.root.capacitor_states.items()
         }, index=pd.RangeIndex(n))
-        return _frames(steps, taps, caps, self.recorder, out.v_pu, out.i_a)
+        soc = self._soc_frame(np.tile(self.dispatch.soc_pct, n), n)  # loads only: no battery
+        return _frames(steps, taps, caps, self.recorder, out.v_pu, out.i_a, soc)
 
 
 def _frames(steps: pd.DataFrame, taps: pd.DataFrame, caps: pd.DataFrame, r: Recorder,
-            v_pu: FloatArray, i_a: FloatArray) -> dict[str, pd.DataFrame]:
+            v_pu: FloatArray, i_a: FloatArray, soc: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """A window's frames, as :class:`~feederos.timeseries.sink.SeriesSink` takes them."""
     loading = np.where(r.inv_rating > 0, i_a * r.inv_rating, np.nan)
-    return {"steps": steps, "taps": taps, "capacitors": caps,
+    return {"steps": steps, "taps": taps, "capacitors": caps, "soc_pct": soc,
             "voltages_pu": pd.DataFrame(v_pu, columns=list(r.node_labels)),
             "currents_a": pd.DataFrame(i_a, columns=list(r.element_labels)),
             "loadings_pu": pd.DataFrame(loading, columns=list(r.element_labels))}
@@ -536,41 +510,3 @@ def _row(hour: float, source_va: complex, losses_va: complex, v_min_pu: float,
         "converged": converged, "iterations": iterations,
         "control_iterations": control_iterations,
     }
-
-
-def _step_multipliers(
-    network: Network, compiled: CompiledNetwork, mode: SolveMode, hours: np.ndarray
-) -> list[np.ndarray | None]:
-    """Per injection set, each element's shape multiplier at each hour ``(m, steps)``;
-    ``None`` for sets that follow no shape."""
-    shapes = {s.name: s for s in network.load_shapes}
-    by_load = _load_shapes(network, mode)
-    problems: list[Problem] = []
-    cache: dict[str, np.ndarray] = {}
-    out: list[np.ndarray | None] = []
-    for s in compiled.injections:
-        if not isinstance(s, LoadSet):
-            out.append(None)
-            continue
-        m = np.ones((len(s.names), hours.size))
-        for i, name in enumerate(s.names):
-            shape_name = by_load.get(name)
-            if shape_name is None:
-                continue
-            shape = shapes.get(shape_name)
-            if shape is None:
-                problems.append(Problem("loads", name, "shape",
-                                        f"no load shape named {shape_name!r}; add it"))
-                continue
-            if shape.q_mult is not None:
-                problems.append(Problem("load_shapes", shape.name, "q_mult",
-                                        "shapes with their own reactive multipliers are not "
-                                        "supported in time series yet; drop q_mult"))
-                continue
-            if shape_name not in cache:
-                cache[shape_name] = shape_multipliers(shape, hours)
-            m[i] = cache[shape_name]
-        out.append(m)
-    if problems:
-        raise NetworkValidationError(problems)
-    return out

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = ["KEPT", "SeriesSink"]
 
-KEPT = ("steps", "taps", "capacitors")
+KEPT = ("steps", "taps", "capacitors", "soc_pct")
 """Frames a sink always keeps in memory: a few numbers per step, whatever the network's
 size (a run's ``summary()`` reads them)."""
 

@@ -22,6 +22,7 @@ import pytest
 
 from feederos.io.opendss import DssImportWarning, dss_class_counts, read_opendss
 from feederos.model import (
+    BatteryDispatch,
     BatteryState,
     Connection,
     DerKind,
@@ -511,3 +512,25 @@ def test_useactual_shape_sets_load_power(tmp_path: Path) -> None:
         warnings.simplefilter("ignore", DssImportWarning)
         load = read_opendss(path).loads[0]
     assert load.p_kw == pytest.approx(ref["kw"])
+
+
+def test_battery_dispatch_and_idling(tmp_path: Path) -> None:
+    # dispmode=follow makes the shape the battery's power; OpenDSS's default holds the
+    # state; trigger-driven modes are reported unmapped.
+    path = tmp_path / "master.dss"
+    path.write_text(
+        "New Circuit.c basekv=12.47 bus1=src\n"
+        "New LoadShape.s npts=2 interval=1 mult=(1 -1)\n"
+        "New Storage.f bus1=src kv=12.47 kwrated=100 kwhrated=400 dispmode=follow yearly=s"
+        " %idlingkw=0.5\n"
+        "New Storage.d bus1=src kv=12.47 kwrated=100 kwhrated=400 yearly=s\n"
+        "New Storage.t bus1=src kv=12.47 kwrated=100 kwhrated=400 dispmode=price yearly=s\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DssImportWarning)
+        batteries = {b.name: b for b in read_opendss(path).inverters}
+    assert batteries["f"].dispatch is BatteryDispatch.FOLLOW
+    assert batteries["f"].idling_pct == 0.5 and batteries["d"].idling_pct == 1.0
+    assert batteries["d"].dispatch is BatteryDispatch.STATE
+    assert batteries["t"].dispatch is BatteryDispatch.STATE
+    assert all(b.yearly_shape == "s" for b in batteries.values())
+    assert any("storage.dispmode" in str(w.message) for w in caught)

@@ -105,7 +105,7 @@ def _compare(dss, sets, v: np.ndarray) -> dict[str, float]:
 
 
 CASE_ELEMENTS = {
-    "pv_pf": 7,
+    "pv_pf": 11,
     "pv_voltvar": 7,
     "pv_voltwatt": 6,
     "storage": 7,

@@ -30,6 +30,7 @@ from feederos.io.opendss._convert_elements import (
 )
 from feederos.io.opendss._script import DssObject
 from feederos.model import (
+    BatteryDispatch,
     BatteryState,
     Connection,
     DerKind,
@@ -165,6 +166,9 @@ def convert_der(obj: DssObject, ctx: Context) -> PowerElectronicsConnection:
     OpenDSS dispatches for its final state: ``%discharge`` of kWrated when discharging,
     ``-%charge`` when charging, ``-%idlingkW`` when idle; ``kw=`` sets the state and
     percentage; a full battery cannot charge and one at its reserve cannot discharge.
+    A battery follows its shape (its power is the shape × kWrated) only under
+    ``dispmode=follow``; by default it holds its state, and the other dispatch modes
+    (triggers, load level, price) are reported as unsupported.
     """
     pv = obj.cls == "pvsystem"
     kind = DerKind.PV if pv else DerKind.BATTERY
@@ -173,6 +177,7 @@ def convert_der(obj: DssObject, ctx: Context) -> PowerElectronicsConnection:
     pct = {"%charge": 100.0, "%discharge": 100.0, "%idlingkw": 1.0}
     state = BatteryState.IDLE
     kw_rated = 25.0
+    follows = False  # dispmode=follow: the battery's shape is its power
     if pv:
         v["p_rated_kw"] = 500.0
     else:
@@ -220,6 +225,11 @@ def convert_der(obj: DssObject, ctx: Context) -> PowerElectronicsConnection:
                 state, pct["%charge"] = BatteryState.CHARGING, -kw / kw_rated * 100.0
             else:
                 state = BatteryState.IDLE
+        elif name == "dispmode" and not pv:
+            word = prop.value.strip().lower()
+            follows = word.startswith("fol")
+            if not (follows or word.startswith("def")):
+                ctx.skip(obj, prop)
         elif name == "state":
             word = prop.value.strip().lower()
             state = (BatteryState.CHARGING if word.startswith("c") else
@@ -234,6 +244,8 @@ def convert_der(obj: DssObject, ctx: Context) -> PowerElectronicsConnection:
                 state is BatteryState.DISCHARGING and soc <= reserve):
             state = BatteryState.IDLE
         v["state"] = state
+        v["idling_pct"] = pct["%idlingkw"]
+        v["dispatch"] = BatteryDispatch.FOLLOW if follows else BatteryDispatch.STATE
         v["p_kw"] = kw_rated / 100.0 * (
             pct["%discharge"] if state is BatteryState.DISCHARGING else
             -pct["%charge"] if state is BatteryState.CHARGING else -pct["%idlingkw"])

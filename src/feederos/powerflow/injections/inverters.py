@@ -89,10 +89,6 @@ _SNAP = 1e-5  # OpenDSS XYCurve: "if close to an actual point, just use it"
 
 PV_CUT_OUT_PCT = 20.0
 """OpenDSS ``PVSystem`` default ``%cutout`` (and ``%cutin``) of the kVA rating [%]."""
-V_MIN_PU = 0.9
-"""OpenDSS ``PVSystem``/``Storage`` default ``Vminpu`` [pu]."""
-V_MAX_PU = 1.1
-"""OpenDSS ``PVSystem``/``Storage`` default ``Vmaxpu`` [pu]."""
 
 MON_AVG, MON_MAX, MON_MIN = -1, -2, -3
 """``monVoltageCalc``: mean, largest, smallest phase; ``0, 1, ...`` one phase."""
@@ -259,6 +255,12 @@ class InverterInjections:
     var_max_reference: BoolArray
     monitor: IntArray
     vw_base_kw: FloatArray
+    vw_y_axis: IntArray
+    """The volt-watt curve's y axis: 0 available power, 1 and 2 ``Pmpp``, 3 kVA."""
+    cut_in_kw: FloatArray
+    """Output that turns an inverter that is off on (OpenDSS ``%cutin`` × kVA) [kW]."""
+    cut_out_kw: FloatArray
+    """Output below which an inverter that is on turns off (``%cutout`` × kVA) [kW]."""
     curves: tuple[tuple[FloatArray, FloatArray], ...]
     kind: str = "inverters"
 
@@ -449,10 +451,11 @@ def _v_base_v(v_kv: float, n_phases: int) -> float:
 def inverter_injections(network: Network, nodes: NodeIndex) -> list[InverterInjections]:
     """The enabled PV systems and batteries of ``network``, one set per conductor layout.
 
-    OpenDSS settings the network model does not carry take OpenDSS's defaults: no
-    efficiency or temperature curve, ``%cutin = %cutout = 20`` (PV) or 0 (battery),
-    ``%Pmpp = 100``, ``kvarMax = kvarMaxAbs = kVA``, ``Vminpu = 0.9``, ``Vmaxpu = 1.1``,
-    reactive-power priority.
+    The model's ``%cutin``/``%cutout`` (default 20 % of kVA for PV, 0 for a battery),
+    ``%Pmpp``, ``kvarMax``/``kvarMaxAbs`` and ``Vminpu``/``Vmaxpu`` apply; OpenDSS
+    settings the model does not carry take OpenDSS's defaults: no efficiency or
+    temperature curve, reactive-power priority. A PV inverter starts on, as OpenDSS's
+    do: a snapshot turns it off below ``%cutout``.
     """
     controls = _controls_by_inverter(network)
     curve_index: dict[str, int] = {}
@@ -499,6 +502,8 @@ def inverter_injections(network: Network, nodes: NodeIndex) -> list[InverterInje
             vv_curve=cols["vv_curve"].astype(np.int64), vw_curve=cols["vw_curve"].astype(np.int64),
             var_max_reference=cols["var_max_reference"].astype(bool),
             monitor=cols["monitor"].astype(np.int64), vw_base_kw=cols["vw_base_kw"],
+            vw_y_axis=cols["vw_y_axis"].astype(np.int64), cut_in_kw=cols["cut_in_kw"],
+            cut_out_kw=cols["cut_out_kw"],
         )
         p, _, q, _ = built.powers(np.ones(len(invs)))
         y_pv = -(p - 1j * q) * 1000.0 / n_ph / built.v_base_v**2 / (3.0 if delta else 1.0)
@@ -511,11 +516,14 @@ def _row(inv: PowerElectronicsConnection, n_ph: int, ctrl: InverterControlSettin
     """One element's parameters (compile-time bookkeeping)."""
     pv = inv.kind is DerKind.PV
     v_base = _v_base_v(inv.v_kv, n_ph)
+    cut_default = PV_CUT_OUT_PCT if pv else 0.0
+    cut_in, cut_out = ((pct if pct is not None else cut_default) / 100.0 * inv.s_kva
+                       for pct in (inv.cut_in_pct, inv.cut_out_pct))
     if pv:
         p_rated = inv.p_rated_kw if inv.p_rated_kw is not None else inv.p_kw
         p_dc = inv.irradiance_kw_m2 * p_rated if inv.p_rated_kw is not None else inv.p_kw
-        on = p_dc >= PV_CUT_OUT_PCT / 100.0 * inv.s_kva
-        p_cap = p_rated
+        on = p_dc >= cut_out  # OpenDSS starts with the inverter on
+        p_cap = inv.p_max_pct / 100.0 * p_rated
         idle = False
     else:
         p_rated = inv.p_rated_kw if inv.p_rated_kw is not None else inv.s_kva
@@ -525,11 +533,12 @@ def _row(inv: PowerElectronicsConnection, n_ph: int, ctrl: InverterControlSettin
         idle = inv.state is BatteryState.IDLE
     pf_mode = inv.q_mode is not ReactivePowerMode.CONSTANT_Q
     vv = ctrl is not None and ctrl.volt_var_curve is not None
+    has_vw = ctrl is not None and ctrl.volt_watt_curve is not None
     # A battery's volt-watt curve limits discharging only (charging needs OpenDSS's
     # separate voltwattCH_curve).
-    vw = (ctrl is not None and ctrl.volt_watt_curve is not None
-          and (pv or inv.state is BatteryState.DISCHARGING))
+    vw = has_vw and (pv or inv.state is BatteryState.DISCHARGING)
     y_axis = ctrl.volt_watt_y_axis if ctrl is not None else 1
+    kvar_max = inv.kvar_max if inv.kvar_max is not None else inv.s_kva
     vw_base = (p_dc if y_axis == 0 else p_rated if y_axis in (1, 2) else inv.s_kva)
     # OpenDSS Yprim: a battery's is ∓ kWrated/V² by state (a PV system's, -conj(S)/V²
     # at its output, is set once the set is built).
@@ -539,11 +548,13 @@ def _row(inv: PowerElectronicsConnection, n_ph: int, ctrl: InverterControlSettin
         "is_pv": pv, "s_kva": inv.s_kva, "p_dc_kw": p_dc, "p_cap_kw": p_cap,
         "inverter_on": on, "idle": idle, "pf_mode": pf_mode, "pf": inv.pf,
         "q_set_kvar": inv.q_kvar if not pf_mode else 0.0,
-        "kvar_max": inv.s_kva, "kvar_max_abs": inv.s_kva,
-        "v_base_v": v_base, "v_min_pu": V_MIN_PU, "v_max_pu": V_MAX_PU, "y_nominal_s": y_nom,
-        "volt_var": vv, "volt_watt": vw,
+        "kvar_max": kvar_max,
+        "kvar_max_abs": inv.kvar_max_abs if inv.kvar_max_abs is not None else kvar_max,
+        "v_base_v": v_base, "v_min_pu": inv.v_min_pu, "v_max_pu": inv.v_max_pu,
+        "y_nominal_s": y_nom, "volt_var": vv, "volt_watt": vw,
         "vv_curve": curve_id(ctrl.volt_var_curve) if vv and ctrl is not None else -1,
-        "vw_curve": curve_id(ctrl.volt_watt_curve) if vw and ctrl is not None else -1,
+        "vw_curve": curve_id(ctrl.volt_watt_curve) if has_vw and ctrl is not None else -1,
         "var_max_reference": ctrl.var_max_reference if ctrl is not None else False,
         "monitor": ctrl.monitor if ctrl is not None else MON_AVG, "vw_base_kw": vw_base,
+        "vw_y_axis": y_axis, "cut_in_kw": cut_in, "cut_out_kw": cut_out,
     }
