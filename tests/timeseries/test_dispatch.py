@@ -34,7 +34,9 @@ from feederos.powerflow import compile_network, solve
 from feederos.timeseries import run
 from feederos.timeseries.dispatch import Dispatch
 
-DAY = Path(__file__).resolve().parents[1] / "data" / "timeseries" / "der" / "ieee13_der_daily.dss"
+DATA = Path(__file__).resolve().parents[1] / "data" / "timeseries" / "der"
+DAY = DATA / "ieee13_der_daily.dss"
+LOADS_DAY = DATA / "ieee13_loads_daily.dss"
 BATTERIES = ("Storage.b671", "Storage.b652")
 LIMIT_STEPS = (18, 21)
 """Steps (from 0) where b652, then b671, reaches its reserve."""
@@ -47,14 +49,15 @@ def _day_network() -> Network:
         return read_opendss(DAY)
 
 
-def _opendss_day(dss) -> dict[str, np.ndarray]:
-    """OpenDSS stepping the day: per step source P/Q [kW, kvar], voltage range [pu],
+def _opendss_day(dss, scenario: Path = DAY,
+                 batteries: tuple[str, ...] = BATTERIES) -> dict[str, np.ndarray]:
+    """OpenDSS stepping a day: per step source P/Q [kW, kvar], voltage range [pu],
     regulator taps and the batteries' states of charge [%]."""
-    if not (DAY.parents[5] / "shared" / "feeders" / "13Bus").exists():
+    if not (scenario.parents[5] / "shared" / "feeders" / "13Bus").exists():
         pytest.skip("shared IEEE 13 feeder not available")
     cwd = os.getcwd()
     try:
-        dss.Text.Command = f'compile "{DAY}"'
+        dss.Text.Command = f'compile "{scenario}"'
     finally:
         os.chdir(cwd)  # OpenDSS's compile moves into the scenario's folder
     dss.Text.Command = "set tolerance=1e-10 number=1"
@@ -72,7 +75,7 @@ def _opendss_day(dss) -> dict[str, np.ndarray]:
             taps.append(circuit.RegControls.TapNumber)
         out["taps"].append(taps)
         soc = []
-        for battery in BATTERIES:
+        for battery in batteries:
             dss.Text.Command = f"? {battery}.%stored"
             soc.append(float(dss.Text.Result))
         out["soc"].append(soc)
@@ -100,6 +103,25 @@ def test_der_day_matches_opendss_step_by_step() -> None:
     # The reserve steps differ by less than what OpenDSS's battery delivers and we don't.
     gap = np.abs(source[:, 0] - ref["source"][:, 0])[list(LIMIT_STEPS)]
     assert (gap > 1.0).all() and (gap < np.array([30.0, 160.0])).all()
+
+
+def test_a_day_starts_from_the_snapshot_its_script_solved() -> None:
+    """IEEE 13's master solves a snapshot at full load before the day: OpenDSS's first
+    step starts from the taps it leaves (and the compiled stepper, loads only, must
+    too), not from the taps as written."""
+    ref = _opendss_day(pytest.importorskip("dss").DSS, LOADS_DAY, ())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DssImportWarning)
+        network = read_opendss(LOADS_DAY)
+    assert network.settings.snapshot_first
+    ours = run(network)
+    assert (ours.taps[["reg1", "reg2", "reg3"]].to_numpy() == ref["taps"]).all()
+    source = ours.steps[["source_p_kw", "source_q_kvar"]].to_numpy()
+    assert (np.abs(source - ref["source"]) / ref["source"][:, :1]).max() < 1e-6
+    # from the taps as written, the first hours settle at other taps
+    cold = run(network.model_copy(update={"settings": network.settings.model_copy(
+        update={"snapshot_first": False})}))
+    assert (cold.taps.iloc[0].to_numpy() != ref["taps"][0]).any()
 
 
 def _battery_net(**battery: object) -> Network:

@@ -48,7 +48,11 @@ def network(feeders_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Netw
     path.write_text(SCENARIO.format(master=master, day=" ".join(map(str, DAY))))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DssImportWarning)
-        return read_opendss(path)
+        network = read_opendss(path)
+    # From the taps and steps as written, not the master's full-load snapshot: the
+    # capacitor controls then have work from the first hours.
+    network.settings.snapshot_first = False
+    return network
 
 
 def _with_solve(network: Network, monkeypatch: pytest.MonkeyPatch,

@@ -46,6 +46,12 @@ class StudySettings(StrictModel):
     max_control_iterations: int = Field(default=10, ge=1, description="Control iterations.")
     control_mode: ControlMode = Field(default=ControlMode.STATIC, description="Control mode.")
     load_multiplier: float = Field(default=1.0, ge=0, description="Global load multiplier.")
+    snapshot_first: bool = Field(
+        default=False,
+        description="A time series starts from the regulator taps and capacitor steps a "
+        "snapshot solve with controls leaves (a script that solved before its time "
+        "series: OpenDSS carries that state into it).",
+    )
     earth_model: str = Field(default="deri", description="Earth model for line constants.")
     extra: dict[str, str] = Field(
         default_factory=dict, description="Other settings kept as written."

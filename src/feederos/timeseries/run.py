@@ -9,7 +9,10 @@ What OpenDSS's yearly and daily modes do, step ``k = 1 … steps`` at hour
   (:mod:`feederos.timeseries.dispatch`); ``profiles`` replace elements' shapes for a
   run;
 - the snapshot solves with the static control loop (:func:`feederos.powerflow.solve`),
-  starting from the previous step's voltages, regulator taps and capacitor states;
+  starting from the previous step's voltages, regulator taps and capacitor states (the
+  first step from the network's, or, where its script solved a snapshot before the
+  time series, ``settings.snapshot_first``, from that snapshot's, as OpenDSS carries
+  them);
 - the network is compiled and ``y`` factorised once: a step changes only the load
   multipliers and the control state (a numeric refactorisation of the factors);
 - the steps go a ``window`` at a time (their load multipliers computed per window), and
@@ -245,10 +248,14 @@ def run(
         stepper = _ControlledSteps
     elif has_controls:
         stepper = _CompiledSteps if ControlledNetwork.supports(compiled) else _ControlledSteps
+    start = None
+    if has_controls and network.settings.snapshot_first:
+        start = solve(compiled, tolerance_pu=tolerance_pu, max_iterations=MAX_ITERATIONS,
+                      controls=True)
     sink = SeriesSink(None if out is None else Path(out))
     try:
         return stepper(compiled, dispatch, hours, tolerance_pu, controls, recorder, sink,
-                       window).run(chunk)
+                       window, start).run(chunk)
     except BaseException:
         sink.discard()  # no half-written files, and a previous run's stay as they were
         raise
@@ -259,8 +266,12 @@ class _Steps:
 
     def __init__(self, compiled: CompiledNetwork, dispatch: Dispatch,
                  hours: FloatArray, tolerance_pu: float, controls: bool,
-                 recorder: Recorder, sink: SeriesSink, window: int) -> None:
+                 recorder: Recorder, sink: SeriesSink, window: int,
+                 start: PowerFlowResult | None = None) -> None:
         self.root = compiled
+        # The solution the first step starts from (voltages, taps, capacitor steps);
+        # None: the network's taps and steps and OpenDSS's no-load voltages.
+        self.start = start
         self.recorder = recorder
         self.sink = sink
         self.window = window
@@ -366,7 +377,9 @@ class _ControlledSteps(_Steps):
     """
 
     def run(self, chunk: int) -> TimeSeriesResult:
-        state, last = self.root, None
+        state, last = self.root, self.start
+        if last is not None:
+            state = last.compiled
         for k in range(self.hours.size):
             result = solve(self.stepped(state, k), tolerance_pu=self.tol,
                            max_iterations=MAX_ITERATIONS, controls=self.controls,
@@ -402,6 +415,11 @@ class _CompiledSteps(_Steps):
         net = ControlledNetwork(self.root)
         state = net.state()
         progress = series_progress(net, state)
+        if self.start is not None:
+            net.set_state(state, self.start.compiled.tap_pu,
+                          self.start.compiled.capacitor_states)
+            progress.v_last[:] = self.start.v
+            progress.counters[HAS_LAST] = 1
         rec = self.recorder.arrays(net.pd_offsets)
         limit = self.root.network.settings.max_control_iterations
         final: PowerFlowResult | None = None
@@ -423,7 +441,7 @@ class _CompiledSteps(_Steps):
                     self.sink.reset()
                     return _ControlledSteps(self.root, self.dispatch, self.hours, self.tol,
                                             self.controls, self.recorder, self.sink,
-                                            self.window).run(chunk)
+                                            self.window, self.start).run(chunk)
                 j = int(progress.counters[NEXT])
                 result = self._solve_begun(net, progress, lo + j)
                 _record(out, j, net, result, self.recorder)

@@ -136,7 +136,7 @@ def test_ieee13_spot_checks(feeders_dir: Path) -> None:
     assert script.calc_voltage_bases
     assert script.options["defaultbasefrequency"] == "60"
     assert script.bus_coords["sourcebus"] == (200.0, 400.0)
-    assert [c for c, _ in script.ignored_commands] == ["solve"]
+    assert script.ignored_commands == [] and script.snapshot_solved  # its closing Solve
     source = script.objects["vsource", "source"]
     assert source.get("basekv") == "115" and source.get("bus1") == "SourceBus"
     assert as_bool(
@@ -236,7 +236,11 @@ def test_clear_block_comments_and_ignored() -> None:
     )
     assert list(s.objects) == [("load", "y")]
     assert s.options == {"mode": "yearly", "number": "10", "maxcontroliter": "20"}
+    # a Solve in yearly mode is the caller's to run, not the network's state
     assert [c for c, _ in s.ignored_commands] == ["show", "solve", "plot"]
+    assert not s.snapshot_solved
+    assert parse_script("New Load.x\nSolve\n").snapshot_solved
+    assert not parse_script("New Load.x\nSolve\nClear\nNew Load.y\n").snapshot_solved
 
 
 def test_redirect_compile_and_coords(tmp_path: Path) -> None:

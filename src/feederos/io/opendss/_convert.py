@@ -309,7 +309,7 @@ def _settings(script: DssScript, ctx: Context) -> StudySettings:
             if value is not None:  # validate here to name the option on error
                 v[field_name] = getattr(StudySettings(**{field_name: value}), field_name)
     extra = {k: val for k, val in script.options.items() if k not in _SETTING_KEYS}
-    return StudySettings(extra=extra, **v)
+    return StudySettings(extra=extra, snapshot_first=script.snapshot_solved, **v)
 
 
 def _terminals(collection: str, element: Any) -> Iterable[Terminal]:

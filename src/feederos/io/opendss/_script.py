@@ -150,7 +150,11 @@ class DssScript:
     bus_coords
         Lower-case bus name -> ``(x, y)`` from ``BusCoords``/``LatLongCoords``.
     ignored_commands
-        Commands not modelled here (``Solve``, ``Show``, ``Plot``, ...) and where.
+        Commands not modelled here (``Show``, ``Plot``, a ``Solve`` outside snapshot
+        mode, ...) and where.
+    snapshot_solved
+        Whether a ``Solve`` ran in snapshot mode: OpenDSS carries the control state it
+        leaves (regulator taps, capacitor steps) into a time series solved after it.
     warnings
         Things OpenDSS would report or silently do differently, one line each.
     files_read
@@ -164,6 +168,7 @@ class DssScript:
     calc_voltage_bases: bool = False
     bus_coords: dict[str, tuple[float, float]] = field(default_factory=dict)
     ignored_commands: list[tuple[str, SourceLocation]] = field(default_factory=list)
+    snapshot_solved: bool = False
     warnings: list[str] = field(default_factory=list)
     files_read: list[str] = field(default_factory=list)
 
@@ -213,6 +218,7 @@ class _Runner:
             "~": self._more,
             "select": self._select,
             "set": self._set,
+            "solve": self._solve,
             "calcvoltagebases": self._calcv,
             "redirect": lambda p, w: self._redirect(p, w, compile_=False),
             "compile": lambda p, w: self._redirect(p, w, compile_=True),
@@ -382,6 +388,13 @@ class _Runner:
             raise self.error(f"unknown command or no active object for {full!r}", where)
         self.active = obj
         self.apply(obj, [Param(prop, first.value, first.quote), *rest], where)
+
+    def _solve(self, params: list[Param], where: SourceLocation) -> None:
+        mode = self.script.options.get("mode", "snapshot").strip().lower()
+        if mode.startswith("s") and not params:
+            self.script.snapshot_solved = True
+        else:  # a time series or a solve with options: the caller runs what it wants
+            self.script.ignored_commands.append(("solve", where))
 
     def _set(self, params: list[Param], where: SourceLocation) -> None:
         pointer = 0
@@ -556,8 +569,8 @@ def parse_script(
     ...                  "Set voltagebases=[115, 4.16]\\ncalcv\\nSolve")
     >>> s.objects["transformer", "t"].get("xhl"), s.voltage_bases_kv, s.calc_voltage_bases
     ('8 1000 /', [115.0, 4.16], True)
-    >>> s.ignored_commands[0][0]
-    'solve'
+    >>> s.snapshot_solved, s.ignored_commands
+    (True, [])
     """
     runner = _Runner(Path.cwd() if base_dir is None else Path(base_dir))
     runner.run(text, filename)
