@@ -50,7 +50,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -91,6 +91,47 @@ _CLASSES = {
     "evcharger": "ev_chargers", "ev_charger": "ev_chargers", "ev_chargers": "ev_chargers",
 }
 """``profiles`` keys: OpenDSS class names and our collections, any case."""
+
+
+@dataclass
+class _Batteries:
+    """The batteries of one inverter set: their rows in it, ratings and what they hold."""
+
+    rows: npt.NDArray[np.int64]
+    names: tuple[str, ...]
+    full_kwh: FloatArray
+    reserve_kwh: FloatArray
+    stored_kwh: FloatArray
+    """Energy held now [kWh]."""
+    idle_kw: FloatArray
+    eta_c: FloatArray
+    eta_d: FloatArray
+    state: npt.NDArray[np.int64]
+    """As compiled: 1 discharging, −1 charging, 0 idle."""
+    now: npt.NDArray[np.int64]
+    """The state of the step being solved."""
+
+    @classmethod
+    def of(cls, network: Network, s: InjectionSet) -> _Batteries | None:
+        """The batteries of ``s``; ``None`` if it has none."""
+        if not isinstance(s, InverterInjections) or s.is_pv.all():
+            return None
+        by_name = {inv.name: inv for inv in network.inverters}
+        rows = np.flatnonzero(~s.is_pv)
+        invs = [by_name[s.names[i]] for i in rows]
+        full = np.array([inv.energy_kwh or 0.0 for inv in invs])
+        state = np.array([{BatteryState.CHARGING: -1, BatteryState.DISCHARGING: 1}.get(
+            inv.state, 0) for inv in invs], dtype=np.int64)
+        return cls(
+            rows=rows, names=tuple(inv.name for inv in invs), full_kwh=full,
+            reserve_kwh=full * np.array([inv.reserve_pct for inv in invs]) / 100.0,
+            stored_kwh=full * np.array([100.0 if inv.soc_pct is None else inv.soc_pct
+                                        for inv in invs]) / 100.0,
+            idle_kw=np.array([inv.idling_pct / 100.0 * (inv.p_rated_kw or inv.s_kva)
+                              for inv in invs]),
+            eta_c=np.array([inv.efficiency_charge_pct / 100.0 for inv in invs]),
+            eta_d=np.array([inv.efficiency_discharge_pct / 100.0 for inv in invs]),
+            state=state, now=np.zeros_like(state))
 
 
 def _shape_name(network: Network, kind: str, mode: SolveMode) -> dict[str, str | None]:
@@ -158,15 +199,14 @@ class Dispatch:
             raise NetworkValidationError(problems)
         self.follows = [any(src is not None for src in row) for row in self._sources]
         self._base = [self._base_values(network, s) for s in compiled.injections]
-        self._batteries = [self._battery_state(network, s) for s in compiled.injections]
+        self._batteries = [_Batteries.of(network, s) for s in compiled.injections]
         self.battery_names = tuple(name for b in self._batteries if b is not None
-                                   for name in b["names"])
+                                   for name in b.names)
         # OpenDSS's PV inverters start on (a snapshot then turns them off below %cutout).
         self._on = [np.ones(len(s.names), dtype=bool) if isinstance(s, InverterInjections)
                     else None for s in compiled.injections]
         self._lo = self._hi = 0
         self._columns: list[FloatArray | None] = []
-        self._fill(0, 1)
 
     # -- set-up ----------------------------------------------------------------------
     @staticmethod
@@ -223,34 +263,12 @@ class Dispatch:
                 for inv in (inverters[n] for n in s.names)], dtype=np.float64)
         return None
 
-    @staticmethod
-    def _battery_state(network: Network, s: InjectionSet) -> dict[str, np.ndarray] | None:
-        if not isinstance(s, InverterInjections) or s.is_pv.all():
-            return None
-        by_name = {inv.name: inv for inv in network.inverters}
-        rows = np.flatnonzero(~s.is_pv)
-        invs = [by_name[s.names[i]] for i in rows]
-        full = np.array([inv.energy_kwh or 0.0 for inv in invs])
-        return {
-            "rows": rows, "names": np.array([inv.name for inv in invs], dtype=object),
-            "full_kwh": full,
-            "reserve_kwh": full * np.array([inv.reserve_pct for inv in invs]) / 100.0,
-            "stored_kwh": full * np.array([100.0 if inv.soc_pct is None else inv.soc_pct
-                                           for inv in invs]) / 100.0,
-            "idle_kw": np.array([inv.idling_pct / 100.0 * (inv.p_rated_kw or inv.s_kva)
-                                 for inv in invs]),
-            "eta_c": np.array([inv.efficiency_charge_pct / 100.0 for inv in invs]),
-            "eta_d": np.array([inv.efficiency_discharge_pct / 100.0 for inv in invs]),
-            "state": np.array([{BatteryState.CHARGING: -1, BatteryState.DISCHARGING: 1}.get(
-                inv.state, 0) for inv in invs]),
-        }
-
     # -- multipliers -----------------------------------------------------------------
     @property
     def stepwise(self) -> bool:
         """Whether the steps must be solved one after another: some DER follows a shape
         or a battery is working (its stored energy decides the next step)."""
-        working = any(b is not None and bool((b["state"] != 0).any())
+        working = any(b is not None and bool((b.state != 0).any())
                       for b in self._batteries)
         return working or any(f for s, f in zip(self.compiled.injections, self.follows,
                                                 strict=True) if not isinstance(s, LoadSet))
@@ -304,7 +322,7 @@ class Dispatch:
     @property
     def soc_pct(self) -> FloatArray:
         """Each battery's state of charge now [%], in :attr:`battery_names` order."""
-        parts = [100.0 * b["stored_kwh"] / np.where(b["full_kwh"] > 0, b["full_kwh"], 1.0)
+        parts = [100.0 * b.stored_kwh / np.where(b.full_kwh > 0, b.full_kwh, 1.0)
                  for b in self._batteries if b is not None]
         return np.concatenate(parts) if parts else np.zeros(0)
 
@@ -350,23 +368,23 @@ class Dispatch:
             on[:] = np.where(on, p_dc >= s.cut_out_kw, p_dc >= s.cut_in_kw) | ~s.is_pv
         b = self._batteries[j]
         if b is not None:
-            rows = b["rows"]
+            rows = b.rows
             follow = has[rows]
             cmd = np.where(follow, base[rows] * mult[rows], p_dc[rows])
-            st = np.where(follow, np.sign(cmd).astype(np.int64), b["state"])
-            st = np.where((st > 0) & (b["stored_kwh"] <= b["reserve_kwh"]), 0, st)
-            st = np.where((st < 0) & (b["stored_kwh"] >= b["full_kwh"]), 0, st)
+            st = np.where(follow, np.sign(cmd).astype(np.int64), b.state)
+            st = np.where((st > 0) & (b.stored_kwh <= b.reserve_kwh), 0, st)
+            st = np.where((st < 0) & (b.stored_kwh >= b.full_kwh), 0, st)
             # Cut the step's power to the energy there is (or the room there is).
             dt = self.step_h
-            can_give = (b["stored_kwh"] - b["reserve_kwh"]) * b["eta_d"] / dt - b["idle_kw"]
-            can_take = (b["full_kwh"] - b["stored_kwh"]) / (b["eta_c"] * dt) + b["idle_kw"]
+            can_give = (b.stored_kwh - b.reserve_kwh) * b.eta_d / dt - b.idle_kw
+            can_take = (b.full_kwh - b.stored_kwh) / (b.eta_c * dt) + b.idle_kw
             cmd = np.where(st > 0, np.minimum(cmd, can_give), cmd)
             cmd = np.where(st < 0, np.maximum(cmd, -can_take), cmd)
             st = np.where((st != 0) & (cmd * st <= 0), 0, st)
-            p_dc[rows] = np.where(st == 0, -b["idle_kw"], cmd)
+            p_dc[rows] = np.where(st == 0, -b.idle_kw, cmd)
             idle[rows] = st == 0
             state[rows] = st
-            b["now"] = st
+            b.now = st
         volt_watt = (s.vw_curve >= 0) & (s.is_pv | (state > 0))
         vw_base = np.where(s.vw_y_axis == 0, p_dc, s.vw_base_kw)
         return replace(s, p_dc_kw=p_dc, idle=idle, inverter_on=on.copy(),
@@ -377,12 +395,12 @@ class Dispatch:
         injections are :meth:`sets` ``(k)``), into the next step: the batteries' stored
         energy."""
         for j, b in enumerate(self._batteries):
-            if b is None or "now" not in b:
+            if b is None:
                 continue
             s = compiled.injections[j]
             v_cond = compiled.nominal_blocks[j].voltages(v)
-            p_kw = -(v_cond * np.conj(s.currents(v_cond))).sum(axis=1).real[b["rows"]] / 1e3
-            st, dt = b["now"], self.step_h
-            spent = np.where(st > 0, (p_kw + b["idle_kw"]) / b["eta_d"] * dt, 0.0)
-            gained = np.where(st < 0, (-p_kw - b["idle_kw"]) * b["eta_c"] * dt, 0.0)
-            b["stored_kwh"] = np.clip(b["stored_kwh"] - spent + gained, 0.0, b["full_kwh"])
+            p_kw = -(v_cond * np.conj(s.currents(v_cond))).sum(axis=1).real[b.rows] / 1e3
+            st, dt = b.now, self.step_h
+            spent = np.where(st > 0, (p_kw + b.idle_kw) / b.eta_d * dt, 0.0)
+            gained = np.where(st < 0, (-p_kw - b.idle_kw) * b.eta_c * dt, 0.0)
+            b.stored_kwh = np.clip(b.stored_kwh - spent + gained, 0.0, b.full_kwh)
