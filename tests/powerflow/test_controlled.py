@@ -14,12 +14,14 @@ from feederos.model import Network
 from feederos.powerflow import compile_network, solve
 from feederos.powerflow.compiled import CompiledNetwork
 from feederos.powerflow.controlled import (
+    ROUNDING_SHARE,
     SOLVED,
     ZERO_PIVOT,
     ControlledNetwork,
     ControlledState,
     snapshot_totals,
     solve_controlled,
+    solve_rounding_pu,
 )
 from feederos.powerflow.methods.fixed_point import energized_factor, no_load_voltages
 
@@ -140,3 +142,20 @@ def test_networks_with_other_injections_are_left_to_solve() -> None:
     assert not ControlledNetwork.supports(c)
     with pytest.raises(ValueError, match="only networks whose injections are all loads"):
         ControlledNetwork(c)
+
+
+def test_a_solution_is_refined_where_the_rounding_matters_at_its_tolerance() -> None:
+    """IEEE 123 rounds to ~5e-9 pu: refined at 1e-9, left as solved at 1e-6. A node held by
+    1e-10 S rounds to ~1e-4 pu and is refined at 1e-6 too, so it sits where ``solve``
+    (which always refines) puts it, not 1e-4 pu off."""
+    rounding = solve_rounding_pu(compile_network(imported("ieee123")))
+    assert ROUNDING_SHARE * 1e-9 < rounding < ROUNDING_SHARE * 1e-6
+    held = compile_network(read_dss(DATA / "capacitively_held.dss"))
+    assert solve_rounding_pu(held) > 1e-6
+    net = ControlledNetwork(held)
+    v = no_load_voltages(held)
+    out = solve_controlled(net.arrays, net.state(), net.unit_scale, v, 1e-6, 100, 10)
+    ref = solve(held, tolerance_pu=1e-10)
+    node = held.nodes.of("c", 2)
+    assert out[0] == SOLVED
+    assert abs(v[node] - ref.v[node]) / held.nodes.v_base_ln_v[node] < 1e-6

@@ -56,9 +56,12 @@ def _tap_mismatches(ours: TimeSeriesResult, ref: pd.DataFrame) -> np.ndarray:
     return np.asarray((diff != 0).any(axis=1))
 
 
-def test_ieee123_year_matches_opendss_hour_by_hour(feeders_dir: Path) -> None:
+# 1e-6: the tolerance bench/timeseries.py times ours at, a hundred times OpenDSS's
+@pytest.mark.parametrize("tolerance_pu", [1e-9, 1e-6])
+def test_ieee123_year_matches_opendss_hour_by_hour(feeders_dir: Path,
+                                                   tolerance_pu: float) -> None:
     ref, network = _scenario(feeders_dir, "ieee123_yearly")
-    ours = run(network)
+    ours = run(network, tolerance_pu=tolerance_pu)
     assert len(ours.steps) == len(ref) == 8760
     apart = _tap_mismatches(ours, ref)
     assert apart.sum() <= BAND_EDGE_STEPS, np.flatnonzero(apart)
@@ -146,9 +149,11 @@ def test_ieee123_loading_matches_opendss_and_counts_overload_hours(feeders_dir: 
                                              "line.l35"]
 
 
-def test_european_lv_day_matches_opendss_minute_by_minute(feeders_dir: Path) -> None:
+@pytest.mark.parametrize("tolerance_pu", [1e-9, 1e-6])
+def test_european_lv_day_matches_opendss_minute_by_minute(feeders_dir: Path,
+                                                          tolerance_pu: float) -> None:
     ref, network = _scenario(feeders_dir, "european_lv_daily")
-    ours = run(network)
+    ours = run(network, tolerance_pu=tolerance_pu)
     assert len(ours.steps) == len(ref) == 1440
     _compare(ours, ref, skip=np.zeros(len(ref), dtype=bool))
     rel = np.abs(ours.steps.losses_kw - ref.losses_kw) / ref.source_p_kw

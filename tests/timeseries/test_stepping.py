@@ -70,8 +70,10 @@ def _assert_same(ours: TimeSeriesResult, ref: TimeSeriesResult) -> None:
     pd.testing.assert_frame_equal(ours.steps[floats], ref.steps[floats], rtol=1e-9, atol=1e-6)
     for col in ("v_min_pu", "v_max_pu"):
         assert np.abs(ours.steps[col] - ref.steps[col]).max() < 1e-9
-    # the compiled loop carries its Anderson rows from solve to solve: never slower
-    assert (ours.steps.iterations - ref.steps.iterations).max() <= 1
+    # the compiled loop carries its Anderson rows from solve to solve and starts a step on
+    # the loads' trend: no more iterations in all, a few more where the trend turns
+    assert ours.steps.iterations.sum() <= ref.steps.iterations.sum()
+    assert (ours.steps.iterations - ref.steps.iterations).max() <= 3
     pd.testing.assert_frame_equal(ours.taps, ref.taps)
     pd.testing.assert_frame_equal(ours.capacitors, ref.capacitors)
     assert ours.final.control_actions == ref.final.control_actions
@@ -90,6 +92,7 @@ def test_the_compiled_series_is_the_series_stepped_with_solve(
     ours = run(network, record=RECORD)
     ref = _with_solve(network, monkeypatch, record=RECORD)
     _assert_same(ours, ref)
+    assert ours.steps.iterations.sum() < 0.9 * ref.steps.iterations.sum()
     assert ours.voltages_pu.shape == (48, 7) and ours.currents_a.shape == (48, 3)
     # the day makes the controls work: taps move and a bank switches
     assert ours.tap_changes.sum() > 0 and ours.capacitor_changes.sum() > 0

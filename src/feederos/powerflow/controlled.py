@@ -109,6 +109,7 @@ __all__ = [
     "CONTROL_SAMPLE_PU",
     "EDGE_REL",
     "NOT_CONVERGED",
+    "ROUNDING_SHARE",
     "SOLVED",
     "ZERO_PIVOT",
     "ControlledArrays",
@@ -126,6 +127,7 @@ __all__ = [
     "no_load_start",
     "snapshot_totals",
     "solve_controlled",
+    "solve_rounding_pu",
     "tap_numbers",
 ]
 
@@ -149,6 +151,13 @@ CONTROL_SAMPLE_PU = 1e-6
 IEEE 123's year and IEEE 8500's first 240 h every tap, capacitor step and control
 iteration count came out as with every solve taken to 1e-9."""
 
+ROUNDING_SHARE = 0.01
+"""Largest share of the tolerance the rounding of a plain LU solve may take before each
+solved snapshot is refined (:attr:`SolverArrays.rounding_pu`): the refinement's
+double-double residual costs more than a third of a solve's iteration. IEEE 123's
+rounding is 5e-9 pu, so it is refined at 1e-9 and not at 1e-6; a node held by 1e-10 S
+through a switch rounds to ~1e-4 pu and is refined at any tolerance."""
+
 EDGE_REL = 1e-4
 """How near a control's decision may be to flipping [relative to the sensed value] and
 still be taken from a solution known to :data:`CONTROL_SAMPLE_PU`: a hundred times the
@@ -158,7 +167,9 @@ voltage error such a solution can carry."""
 class SolverArrays(NamedTuple):
     """What the fixed point needs: the root's factors and their refactorisation pattern,
     the loads, the source currents [A], the energised nodes, ``1/`` each node's
-    voltage scale [1/V] and its square, and the loads' nodes (the ones mixed)."""
+    voltage scale [1/V] and its square, the loads' nodes (the ones mixed), and the
+    rounding of the root's plain LU solve [pu] (``(1,)``: what one refinement changes
+    in the no-load solution, :func:`solve_rounding_pu`)."""
 
     root_lu: LuArrays
     pattern: RefactorPattern
@@ -168,6 +179,7 @@ class SolverArrays(NamedTuple):
     inv_scale: FloatArray
     inv_scale_sq: FloatArray
     mixed: IntArray
+    rounding_pu: FloatArray
 
 
 class PdArrays(NamedTuple):
@@ -426,6 +438,27 @@ def _totals(root: CompiledNetwork) -> TotalsArrays:
     return TotalsArrays(src, slot, service, np.ascontiguousarray(base[service]))
 
 
+def solve_rounding_pu(root: CompiledNetwork) -> float:
+    """How far one refinement moves the no-load solution of ``root``'s plain LU solve
+    [pu of each node's voltage scale]: the rounding the refinement of
+    :func:`~feederos.powerflow.methods.fixed_point.fixed_point_iterations` corrects.
+
+    Its size is set by the admittances' spread, not by the loads: a tap or a load moves
+    it little, and :data:`ROUNDING_SHARE` leaves a hundredfold margin.
+
+    >>> from feederos.feeders import load_feeder
+    >>> from feederos.powerflow import compile_network
+    >>> 1e-12 < solve_rounding_pu(compile_network(load_feeder("ieee13"))) < 1e-8
+    True
+    """
+    lu = energized_factor(root)
+    live = np.flatnonzero(root.energized)
+    b = np.ascontiguousarray(source_currents(root)[live])
+    x = lu.solve(b)
+    return float(np.max(np.abs(lu.refine(x, b) - x) / voltage_scale_v(root)[live],
+                        initial=0.0))
+
+
 class ControlledNetwork:
     """A root network packed for :func:`solve_controlled` (see the module docstring).
 
@@ -463,7 +496,8 @@ class ControlledNetwork:
         solver = SolverArrays(
             root_lu=lu.arrays, pattern=lu.pattern, loads=loads,
             i_src=source_currents(root), live=np.flatnonzero(root.energized).astype(np.int64),
-            inv_scale=inv_scale, inv_scale_sq=inv_scale * inv_scale, mixed=load_nodes(loads))
+            inv_scale=inv_scale, inv_scale_sq=inv_scale * inv_scale, mixed=load_nodes(loads),
+            rounding_pu=np.array([solve_rounding_pu(root)]))
         pd = _PdLayout(root)
         self._pd_y = pd.y
         self.arrays = ControlledArrays(
@@ -663,7 +697,7 @@ def _terminal_currents(pd_y: ComplexArray, conductors: IntArray, at_y: int, at_c
         out[p] = acc
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _regulator_inputs(
     s: SensorArrays, m: MovableArrays, tap_winding: IntArray, n_phases: IntArray,
     conductors: IntArray, tap_pu: FloatArray, pd_y: ComplexArray, v: ComplexArray,
@@ -679,7 +713,7 @@ def _regulator_inputs(
                            s.reg_first[k], n_phases[k] + 1, v, i_winding[k])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _capacitor_inputs(
     s: SensorArrays, cap_states: IntArray, conductors: IntArray, pd_y: ComplexArray,
     v: ComplexArray, states: IntArray, i_term: ComplexArray, i_ct: ComplexArray,
@@ -693,7 +727,7 @@ def _capacitor_inputs(
                            s.ct_first[k], s.mon_n[k], v, i_ct[k])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _sample(
     a: ControlledArrays, state: ControlledState, v: ComplexArray, taps: FloatArray,
     i_winding: ComplexArray, states: IntArray, i_term: ComplexArray, i_ct: ComplexArray,
@@ -722,16 +756,21 @@ def _sample(
 def solve_controlled(
     a: ControlledArrays, state: ControlledState, scale: FloatArray, v: ComplexArray,
     tolerance_pu: float, max_iterations: int, max_control_iterations: int,
+    first: ComplexArray | None = None,
 ) -> tuple[int, int, int, bool]:  # pragma: no cover - compiled
     """Solve one snapshot from ``v`` (replaced by the solution) with the loads' powers
     scaled by ``scale`` ``(M, 1)``, letting the controls act from ``state`` (updated),
-    as :func:`~feederos.powerflow.controls.run_static_controls` does.
+    as :func:`~feederos.powerflow.controls.run_static_controls` does. ``first``, if
+    given, receives the first solve's solution: the snapshot at the controls' state
+    it began with, solved to the looser of the tolerance and
+    :data:`CONTROL_SAMPLE_PU`.
 
     Each control iteration first solves to :data:`CONTROL_SAMPLE_PU` only, unrefined,
     and samples there: a sample that moves a tap or a bank is acted on as it is, unless
     a decision is within :data:`EDGE_REL` of flipping; a sample that moves nothing, or
-    sits at an edge, has its solve finished to ``tolerance_pu`` and refined, and is taken
-    again. So the settled solution is as tight as asked, and the intermediate ones, only
+    sits at an edge, has its solve finished to ``tolerance_pu`` and refined (where the
+    network's rounding is not under :data:`ROUNDING_SHARE` of the tolerance), and is
+    taken again. So the settled solution is as tight as asked, and the intermediate ones, only
     ever used to choose the next move, cost about half. Each solve's Anderson mixing
     starts with the rows the last one kept
     (:func:`~feederos.powerflow.methods.anderson.anderson_restart`), this snapshot's or
@@ -755,6 +794,7 @@ def solve_controlled(
     work = np.empty((3, solver.live.size), dtype=np.complex128)
     history = state.history
     loose = max(tolerance_pu, CONTROL_SAMPLE_PU)
+    refine = solver.rounding_pu[0] >= ROUNDING_SHARE * tolerance_pu
     reset_loop(mem, caps.dead_time_s, 0.0)
     iteration = 0
     while True:
@@ -767,9 +807,11 @@ def solve_controlled(
         converged, iterations, tight = fixed_point_iterations(
             f, solver.loads, scale, scale, solver.i_src, solver.live, solver.inv_scale_sq, v, g,
             tolerance_pu, max_iterations, history, work, solver.mixed,
-            tolerance_pu if last else loose)
+            tolerance_pu if last else loose, refine)
         if not converged:
             return NOT_CONVERGED, iterations, iteration, False
+        if first is not None and iteration == 1:
+            first[:] = v
         if last:
             return SOLVED, iterations, iteration, False
         while True:
@@ -778,7 +820,7 @@ def solve_controlled(
                 break
             converged, more, tight = fixed_point_iterations(
                 f, solver.loads, scale, scale, solver.i_src, solver.live, solver.inv_scale_sq,
-                v, g, tolerance_pu, max_iterations, history, work, solver.mixed)
+                v, g, tolerance_pu, max_iterations, history, work, solver.mixed, 0.0, refine)
             iterations += more
             if not converged:
                 return NOT_CONVERGED, iterations, iteration, False
@@ -829,4 +871,4 @@ def snapshot_totals(
         if pd.inv_rating[e] > 0.0:
             rated = True
             break
-    return source, losses[0], lo, hi, loading[0] if rated else np.nan
+    return source, losses[0], lo, hi, np.sqrt(loading[0]) if rated else np.nan

@@ -185,7 +185,7 @@ def totals_many(compiled: CompiledNetwork, v: ComplexArray) -> ManyTotals:
         source_va=source, losses_va=losses,
         v_min_pu=v_pu.min(axis=0) if v_pu.size else empty,
         v_max_pu=v_pu.max(axis=0) if v_pu.size else empty,
-        loading_max_pu=loading if rated else empty,
+        loading_max_pu=np.sqrt(loading) if rated else empty,
     )
 
 
@@ -197,12 +197,14 @@ def _pd_powers(
 ) -> None:  # pragma: no cover - compiled
     """Add each column's power into the elements that ``counts`` (losses) and the
     currents they draw at the source's nodes (``slot[node] ≥ 0``) into ``drawn``, and
-    raise ``loading`` to the largest of the first ``n_rated`` conductors' currents
-    times ``inv_rating`` (:func:`inverse_ratings`)."""
+    raise ``loading`` to the largest square of the first ``n_rated`` conductors'
+    currents times ``inv_rating`` (:func:`inverse_ratings`): a root per conductor
+    would cost more than the rest of its row."""
     m, k = conductors.shape
     n_cols = v.shape[1]
     vc = np.zeros((k, n_cols), dtype=np.complex128)
     for e in range(m):
+        inv_sq = inv_rating[e] * inv_rating[e]  # 0: unrated, never the largest
         for a in range(k):
             node = conductors[e, a]
             for c in range(n_cols):
@@ -218,7 +220,7 @@ def _pd_powers(
                     losses[c] += vc[a, c] * i.conjugate()
                 if at >= 0:
                     drawn[at, c] += i
-                if a < n_rated and inv_rating[e] > 0.0:
-                    x = abs(i) * inv_rating[e]
+                if a < n_rated:  # squared: the caller takes the root of the largest
+                    x = (i.real * i.real + i.imag * i.imag) * inv_sq
                     if x > loading[c]:
                         loading[c] = x

@@ -70,6 +70,7 @@ from feederos.timeseries.recording import Record, Recorder
 from feederos.timeseries.sink import SeriesSink
 from feederos.timeseries.stepping import (
     HAS_LAST,
+    HAS_TREND,
     NEXT,
     SeriesOutput,
     SeriesProgress,
@@ -419,6 +420,7 @@ class _CompiledSteps(_Steps):
             net.set_state(state, self.start.compiled.tap_pu,
                           self.start.compiled.capacitor_states)
             progress.v_last[:] = self.start.v
+            progress.scale_last[:] = 1.0  # the snapshot's loads are the compiled ones
             progress.counters[HAS_LAST] = 1
         rec = self.recorder.arrays(net.pd_offsets)
         limit = self.root.network.settings.max_control_iterations
@@ -447,7 +449,9 @@ class _CompiledSteps(_Steps):
                 _record(out, j, net, result, self.recorder)
                 net.set_state(state, result.compiled.tap_pu, result.compiled.capacitor_states)
                 progress.v_last[:] = result.v
+                progress.scale_last[:] = scales[:, j]
                 progress.counters[HAS_LAST] = 1
+                progress.counters[HAS_TREND] = 0  # its first solve is not known
                 progress.counters[NEXT] = j + 1
                 final = result if lo + j == n - 1 else None
             self.sink.add(lo, self._frames(net, out, lo, hi))

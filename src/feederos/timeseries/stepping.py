@@ -15,6 +15,11 @@ its Anderson mixing (IEEE 8500: 14.6 against 11.9 ms per step; IEEE 123: 130 aga
 175 µs, after which each step still solves from its block's start), and where the
 controls act the block's solutions are at stale taps.
 
+Each step starts from the last one's solution moved along the trend of the two before
+it (:func:`predict_start`): where the loads change as they changed the step before,
+the voltages will too. On IEEE 123's year it takes a quarter fewer iterations, on
+IEEE 8500's first hours a tenth.
+
 A step whose fixed point does not converge
 (:data:`~feederos.powerflow.controlled.NOT_CONVERGED`) stops the call with
 :attr:`SeriesProgress.counters` at that step, the state and start voltages it began with
@@ -63,16 +68,26 @@ from feederos.powerflow.controlled import (
 )
 from feederos.timeseries.recording import RecordArrays, record_step
 
-__all__ = ["SeriesOutput", "SeriesProgress", "run_series", "series_output", "series_progress"]
+__all__ = ["SeriesOutput", "SeriesProgress", "predict_start", "run_series", "series_output",
+           "series_progress"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 ComplexArray = npt.NDArray[np.complex128]
 BoolArray = npt.NDArray[np.bool_]
 
-NEXT, HAS_LAST = range(2)
+NEXT, HAS_LAST, HAS_TREND = range(3)
 """Places in :attr:`SeriesProgress.counters`: the next step, whether a step was solved
-before."""
+before, whether the last two were both solved here (so that the trend holds)."""
+
+TREND_ALIGNMENT = 0.9
+"""Least share of a step's change of the loads' scales [of its squared size] that must
+lie along the last step's change for the trend to predict the step's start: where the
+loads follow one shape all of it does; where each follows its own, the last change says
+little about the next one's voltages."""
+
+TREND_REACH = 3.0
+"""Largest multiple of the last step's change a prediction extrapolates."""
 
 
 class SeriesOutput(NamedTuple):
@@ -124,6 +139,12 @@ class SeriesProgress(NamedTuple):
         iterate [V].
     step_tap_pu, step_cap_states
         The control state the step begun last started from.
+    v_first, v_before
+        The last step's first solve (at the control state it began with,
+        :func:`~feederos.powerflow.controlled.solve_controlled`'s ``first``) and the
+        solution of the step before it [V].
+    scale_last, scale_before
+        The loads' scales of those two steps ``(M,)``.
     """
 
     counters: IntArray
@@ -132,14 +153,22 @@ class SeriesProgress(NamedTuple):
     v: ComplexArray
     step_tap_pu: FloatArray
     step_cap_states: IntArray
+    v_first: ComplexArray
+    v_before: ComplexArray
+    scale_last: FloatArray
+    scale_before: FloatArray
 
 
 def series_progress(net: ControlledNetwork, state: ControlledState) -> SeriesProgress:
     """The progress of a series not yet begun from ``state``."""
-    n = net.arrays.solver.i_src.size
-    return SeriesProgress(np.zeros(2, dtype=np.int64), np.zeros(n, dtype=np.complex128),
-                          np.zeros(n, dtype=np.complex128), np.zeros(n, dtype=np.complex128),
-                          state.tap_pu.copy(), state.cap_states.copy())
+    n, m = net.arrays.solver.i_src.size, net.unit_scale.shape[0]
+
+    def volts() -> ComplexArray:
+        return np.zeros(n, dtype=np.complex128)
+
+    return SeriesProgress(np.zeros(3, dtype=np.int64), volts(), volts(), volts(),
+                          state.tap_pu.copy(), state.cap_states.copy(), volts(), volts(),
+                          np.zeros(m), np.zeros(m))
 
 
 def series_output(net: ControlledNetwork, steps: int, nodes: int = 0,
@@ -153,6 +182,55 @@ def series_output(net: ControlledNetwork, steps: int, nodes: int = 0,
                         np.zeros((steps, net.regs.n), dtype=np.int64),
                         np.zeros((steps, len(net.banks)), dtype=np.int64),
                         np.zeros((steps, nodes)), np.zeros((steps, elements)))
+
+
+@njit(cache=True, nogil=True)
+def predict_start(p: SeriesProgress, scale: FloatArray) -> bool:  # pragma: no cover - compiled
+    """Move ``p.v_start`` (the last step's solution) by the trend: the change the last
+    step's loads made at one control state (its first solve less the solution before),
+    times how far the loads' new ``scale`` goes along the last step's change. Only where
+    that change carries at least :data:`TREND_ALIGNMENT` of the new one, at most
+    :data:`TREND_REACH` times over; whether it moved.
+
+    The first solve and the solution before it share a control state (the one the last
+    step began with), so a tap that moved in the last step does not pass for a trend.
+
+    Examples
+    --------
+    Two loads that rose by 0.1 and moved a node from 100 V to 98 V; now they rise by
+    0.05 more:
+
+    >>> volts = lambda x: np.array([x], dtype=np.complex128)
+    >>> p = SeriesProgress(np.zeros(3, dtype=np.int64), volts(98.0), volts(98.0),
+    ...                    volts(0), np.zeros(0), np.zeros(0, dtype=np.int64),
+    ...                    volts(98.0), volts(100.0), np.array([1.1, 1.1]),
+    ...                    np.array([1.0, 1.0]))
+    >>> predict_start(p, np.array([1.15, 1.15])), p.v_start.real.tolist()
+    (True, [97.0])
+
+    One load goes on where the other stopped: no trend to follow.
+
+    >>> p.v_start[:] = p.v_last
+    >>> predict_start(p, np.array([1.1, 1.2])), p.v_start.real.tolist()
+    (False, [98.0])
+    """
+    last_sq = 0.0
+    new_sq = 0.0
+    along = 0.0
+    for i in range(scale.size):
+        d_last = p.scale_last[i] - p.scale_before[i]
+        d_new = scale[i] - p.scale_last[i]
+        last_sq += d_last * d_last
+        new_sq += d_new * d_new
+        along += d_new * d_last
+    if last_sq == 0.0 or new_sq == 0.0:
+        return False
+    t = along / last_sq
+    if abs(t) > TREND_REACH or t * along < TREND_ALIGNMENT * new_sq:  # t·along = |proj|²
+        return False
+    for q in range(p.v_start.size):
+        p.v_start[q] += t * (p.v_first[q] - p.v_before[q])
+    return True
 
 
 @njit(cache=True, nogil=True)
@@ -175,6 +253,8 @@ def run_series(
     while k < n_steps:
         if c[HAS_LAST]:
             p.v_start[:] = p.v_last
+            if c[HAS_TREND]:
+                predict_start(p, scales[:, k])
         elif not no_load_start(a.solver, state.factors, p.v_start):
             c[NEXT] = k
             return ZERO_PIVOT
@@ -183,7 +263,8 @@ def run_series(
         p.step_cap_states[:] = state.cap_states
         column[:, 0] = scales[:, k]
         status, iterations, control_iterations, settled = solve_controlled(
-            a, state, column, p.v, tolerance_pu, max_iterations, max_control_iterations)
+            a, state, column, p.v, tolerance_pu, max_iterations, max_control_iterations,
+            p.v_first)
         if status != SOLVED:
             c[NEXT] = k
             return status
@@ -201,7 +282,11 @@ def run_series(
         for b in range(state.cap_states.shape[0]):
             out.steps_in[k, b] = state.cap_states[b].sum()
         record_step(rec, state.pd_y, a.pd.conductors, p.v, out.v_pu[k], out.i_a[k])
+        p.v_before[:] = p.v_last
+        p.scale_before[:] = p.scale_last
+        c[HAS_TREND] = c[HAS_LAST]
         p.v_last[:] = p.v
+        p.scale_last[:] = scales[:, k]
         c[HAS_LAST] = 1
         k += 1
     c[NEXT] = n_steps

@@ -400,7 +400,7 @@ def _phase_reduce(mag: FloatArray, n_span: int, code: int,
     return fixed
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def sample_capacitors(
     t: CapacitorArrays, states: IntArray, v: ComplexArray, i_terminal: ComplexArray,
     i_ct: ComplexArray, time_h: float,
@@ -501,7 +501,7 @@ def sample_capacitors(
     return measured, pending, should_switch, override
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def capacitors_near_edge(
     t: CapacitorArrays, measured: FloatArray, rel: float
 ) -> bool:  # pragma: no cover - compiled

@@ -449,7 +449,7 @@ def regulator_sample(
     return RegulatorSample(*out)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def sample_regulators(
     t: RegulatorArrays, tap_pu: FloatArray, v: ComplexArray, i_winding: ComplexArray,
     in_reverse: BoolArray,
@@ -557,7 +557,7 @@ def sample_regulators(
             forward_power_w)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def regulators_near_edge(
     t: RegulatorArrays, v_control_v: FloatArray, in_reverse: BoolArray, rel: float
 ) -> bool:  # pragma: no cover - compiled

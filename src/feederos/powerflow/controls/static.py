@@ -352,7 +352,7 @@ def _delete(mem: LoopMemory, handle: int) -> None:  # pragma: no cover - compile
     mem.queue_size[0] = kept
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def arm_regulators(
     t: RegulatorArrays, tap_pu: FloatArray, needs_change: BoolArray, pending_tap_pu: FloatArray,
     can_move: BoolArray, delay_s: FloatArray, forward_power_w: FloatArray, mem: LoopMemory,
@@ -395,7 +395,7 @@ def arm_regulators(
                 mem.reg_armed[k] = False
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def arm_capacitors(
     t: CapacitorArrays, pending: IntArray, should_switch: BoolArray, mem: LoopMemory,
     now_s: float,

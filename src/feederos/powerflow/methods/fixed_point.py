@@ -220,7 +220,7 @@ def fixed_point_iterations(
     f: LuArrays, loads: LoadArrays, p_scale: FloatArray, q_scale: FloatArray,
     i_base: ComplexArray, live: IntArray, inv_scale_sq: FloatArray, v: ComplexArray,
     g: ComplexArray, tolerance_pu: float, max_iterations: int, history: AndersonHistory,
-    work: ComplexArray, mixed: IntArray, loose_pu: float = 0.0,
+    work: ComplexArray, mixed: IntArray, loose_pu: float = 0.0, refine: bool = True,
 ) -> tuple[bool, int, bool]:  # pragma: no cover - compiled
     """Iterate from ``v`` until converged, at most ``max_iterations`` times, in place.
 
@@ -228,10 +228,11 @@ def fixed_point_iterations(
     ``live`` (``g`` is 0 elsewhere) with the loads' compensation currents, their powers
     scaled by ``p_scale``/``q_scale`` ``(M, 1)``, and ``i_base`` the other injections
     (the sources') [A]. If no node moved by ``tolerance_pu`` [pu of its scale,
-    ``inv_scale_sq`` being ``1/scale²`` per node], ``v`` becomes ``g`` refined and the
-    call returns ``(True, iterations, True)``; otherwise ``v`` becomes ``g``, but at the
-    nodes ``mixed`` the Anderson mix of ``v`` and ``g`` (``history``, sized for them,
-    which the caller restarts per solution), and the loop goes on. ``mixed`` must hold
+    ``inv_scale_sq`` being ``1/scale²`` per node], ``v`` becomes ``g`` refined (unless
+    ``refine`` is ``False``) and the call returns ``(True, iterations, True)``; otherwise
+    ``v`` becomes ``g``, but at the nodes ``mixed`` the Anderson mix of ``v`` and ``g``
+    (``history``, sized for them, which the caller restarts per solution), and the loop
+    goes on. ``mixed`` must hold
     every node an injection in ``i_base``'s place or a load reads: on a network of loads,
     their nodes (:func:`load_nodes`; the map depends on nothing else, and mixing a third
     of the vector costs a third), else every node. De-energised nodes stay 0 in both
@@ -280,9 +281,10 @@ def fixed_point_iterations(
             i += 1
         change = max(max(c0, c1), max(c2, c3))
         if change < tolerance_pu * tolerance_pu:
-            x = lu_refine(f, x, b)
-            for q in range(live.size):
-                g[live[q]] = x[q]
+            if refine:
+                x = lu_refine(f, x, b)
+                for q in range(live.size):
+                    g[live[q]] = x[q]
             v[:] = g
             return True, it, True
         for q in range(mixed.size):
