@@ -91,6 +91,7 @@ from feederos.powerflow.methods.fixed_point import (
     energized_factor,
     fixed_point_iterations,
     load_nodes,
+    no_load_voltages,
     packed_loads,
     y_positions_of_a,
 )
@@ -451,12 +452,10 @@ def solve_rounding_pu(root: CompiledNetwork) -> float:
     >>> 1e-12 < solve_rounding_pu(compile_network(load_feeder("ieee13"))) < 1e-8
     True
     """
-    lu = energized_factor(root)
     live = np.flatnonzero(root.energized)
-    b = np.ascontiguousarray(source_currents(root)[live])
-    x = lu.solve(b)
-    return float(np.max(np.abs(lu.refine(x, b) - x) / voltage_scale_v(root)[live],
-                        initial=0.0))
+    x = no_load_voltages(root)[live]
+    refined = energized_factor(root).refine(x, source_currents(root)[live])
+    return float(np.max(np.abs(refined - x) / voltage_scale_v(root)[live], initial=0.0))
 
 
 class ControlledNetwork:
@@ -770,8 +769,8 @@ def solve_controlled(
     a decision is within :data:`EDGE_REL` of flipping; a sample that moves nothing, or
     sits at an edge, has its solve finished to ``tolerance_pu`` and refined (where the
     network's rounding is not under :data:`ROUNDING_SHARE` of the tolerance), and is
-    taken again. So the settled solution is as tight as asked, and the intermediate ones, only
-    ever used to choose the next move, cost about half. Each solve's Anderson mixing
+    taken again. So the settled solution is as tight as asked, and the intermediate
+    ones, only ever used to choose the next move, cost about half. Each solve's Anderson mixing
     starts with the rows the last one kept
     (:func:`~feederos.powerflow.methods.anderson.anderson_restart`), this snapshot's or
     the previous one's in ``state.history``: on IEEE 8500's first 240 h a quarter fewer
