@@ -93,3 +93,19 @@ def test_a_der_scenario_writes_the_batteries_charge(tmp_path: Path) -> None:
     soc = pd.read_csv(tmp_path / "soc.csv")
     assert list(soc.columns) == ["step", "b671", "b652"] and len(soc) == 24
     assert soc.b671.iloc[-1] == pytest.approx(15.0)
+
+
+def test_workers_cut_a_long_run_into_segments_with_the_same_taps(feeders_dir: Path,
+                                                                 tmp_path: Path) -> None:
+    scenario = feeders_dir / "scenarios" / "ieee123_yearly.dss"
+    taps = []
+    for workers in ("1", "2"):
+        out = tmp_path / workers
+        result = runner.invoke(app, ["timeseries", str(scenario), "--steps", "400",
+                                     "--workers", workers, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        taps.append(pd.read_csv(out / "taps.csv"))
+    pd.testing.assert_frame_equal(taps[0], taps[1])
+    assert taps[0].drop(columns="step").diff().abs().to_numpy()[1:].sum() > 10  # they move
+    result = runner.invoke(app, ["timeseries", str(scenario), "--workers", "0"])
+    assert result.exit_code == 2

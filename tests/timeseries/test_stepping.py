@@ -1,6 +1,7 @@
 """The compiled time series gives what stepping with ``solve`` gives, step by step: the
 totals, taps, capacitor steps and the final result, also where a step falls back to
-``solve`` (a fixed point that does not converge) or the whole series does."""
+``solve`` (a fixed point that does not converge) or the whole series does; cut into
+segments solved on two threads, it gives what it gives in one piece."""
 
 from __future__ import annotations
 
@@ -107,9 +108,9 @@ def test_steps_whose_fixed_point_fails_are_solved_by_solve(
     solved = []
     solve_begun = run_module._CompiledSteps._solve_begun
 
-    def counted(self: object, net: object, progress: object, k: int) -> object:
+    def counted(self: object, progress: object, k: int) -> object:
         solved.append(k)
-        return solve_begun(self, net, progress, k)
+        return solve_begun(self, progress, k)
 
     monkeypatch.setattr(run_module._CompiledSteps, "_solve_begun", counted)
     ours = run(network, steps=24, record=RECORD)
@@ -126,3 +127,100 @@ def test_a_zero_pivot_hands_the_series_to_solve(
     ref = _with_solve(network, monkeypatch, steps=12, record=RECORD)
     monkeypatch.setattr(run_module, "run_series", zero_pivot)
     _assert_same(run(network, steps=12, record=RECORD), ref)
+
+
+def _assert_same_controls(ours: TimeSeriesResult, ref: TimeSeriesResult) -> None:
+    """Two compiled runs took the same control actions at every step and agree to the
+    tolerance (1e-9) elsewhere."""
+    exact = ["hour", "converged", "control_iterations"]
+    pd.testing.assert_frame_equal(ours.steps[exact], ref.steps[exact])
+    pd.testing.assert_frame_equal(ours.taps, ref.taps)
+    pd.testing.assert_frame_equal(ours.capacitors, ref.capacitors)
+    floats = ["source_p_kw", "source_q_kvar", "losses_kw", "losses_kvar", "v_min_pu",
+              "v_max_pu"]
+    pd.testing.assert_frame_equal(ours.steps[floats], ref.steps[floats], rtol=1e-8, atol=1e-8)
+    pd.testing.assert_frame_equal(ours.voltages_pu, ref.voltages_pu, rtol=0, atol=1e-8)
+    pd.testing.assert_frame_equal(ours.currents_a, ref.currents_a, rtol=1e-8, atol=1e-6)
+    assert ours.final.regulator_taps == ref.final.regulator_taps
+    assert ours.final.capacitor_states == ref.final.capacitor_states
+
+
+def _segments_of(steps: int, warm_up: int, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Cut a parallel series into segments of ``steps`` begun ``warm_up`` early; the
+    steps solved again where a segment began with other controls, one list entry per
+    step."""
+    monkeypatch.setattr(run_module, "MIN_SEGMENT_STEPS", steps)
+    monkeypatch.setattr(run_module, "WARM_UP_STEPS", warm_up)
+    again: list[int] = []
+    splice = run_module._CompiledSteps._splice
+
+    def counted(self: object, before: object, track: object) -> object:
+        out = splice(self, before, track)
+        again.append(int(track.lo) if out is not track else -1)  # type: ignore[attr-defined]
+        return out
+
+    monkeypatch.setattr(run_module._CompiledSteps, "_splice", counted)
+    return again
+
+
+@pytest.mark.parametrize("warm_up", [0, 2, 12])
+def test_a_series_in_segments_on_two_threads_is_the_series_in_one_piece(
+        network: Network, monkeypatch: pytest.MonkeyPatch, warm_up: int) -> None:
+    ref = run(network, record=RECORD, workers=1)
+    spliced = _segments_of(6, warm_up, monkeypatch)  # 8 segments of 6 hours
+    ours = run(network, record=RECORD, workers=2)
+    assert len(spliced) == 7
+    _assert_same_controls(ours, ref)
+    if warm_up == 0:
+        # from the written taps and banks the segments begin with other controls than
+        # the hours before leave: their steps were solved again from there
+        assert any(lo >= 0 for lo in spliced)
+
+
+def test_a_segment_solved_again_to_its_end_carries_its_end_on(
+        network: Network, monkeypatch: pytest.MonkeyPatch) -> None:
+    # two-hour segments from cold: some never come to agree within their two hours, so
+    # the segment after them is judged by where the steps solved again left off
+    ref = run(network, steps=24, workers=1)
+    _segments_of(2, 0, monkeypatch)
+    monkeypatch.setattr(run_module, "SEGMENTS_PER_WORKER", 6)  # 12 segments
+    seen = []
+    track = run_module._Track
+
+    def made(*args: object, **kw: object) -> object:
+        seen.append(args[2] if len(args) > 2 else kw["lo"])
+        return track(*args, **kw)
+
+    monkeypatch.setattr(run_module, "_Track", made)
+    ours = run(network, steps=24, workers=2)
+    _assert_same_controls(ours, ref)
+    assert len(seen) > 12  # the 12 segments, and the ones solved again to their end
+
+
+def test_segments_fall_back_to_solve_and_to_a_whole_series_stepped(
+        network: Network, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(run_module, "MAX_ITERATIONS", 3)
+    ref = run(network, steps=24, record=RECORD, workers=1)
+    _segments_of(6, 2, monkeypatch)
+    _assert_same_controls(run(network, steps=24, record=RECORD, workers=2), ref)
+
+    def zero_pivot(*args: object) -> int:
+        return ZERO_PIVOT
+
+    monkeypatch.setattr(run_module, "run_series", zero_pivot)
+    _assert_same_controls(run(network, steps=24, record=RECORD, workers=2), ref)
+
+
+def test_a_series_too_big_to_hold_runs_in_one_piece(
+        network: Network, monkeypatch: pytest.MonkeyPatch) -> None:
+    _segments_of(6, 2, monkeypatch)
+    monkeypatch.setattr(run_module, "PARALLEL_MEMORY_BYTES", 48 * 8 * 20)
+
+    def refused(*args: object) -> None:
+        raise AssertionError("ran in segments")
+
+    monkeypatch.setattr(run_module._CompiledSteps, "_parallel", refused)
+    out = run(network, record=RECORD, workers=2)
+    assert out.steps.converged.all()
+    with pytest.raises(ValueError, match="workers"):
+        run(network, workers=0)

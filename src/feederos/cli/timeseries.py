@@ -11,10 +11,11 @@ Line.NAME`` (each repeatable) also ``voltages.csv`` (each phase node of those bu
 [pu]), ``currents.csv`` (each element's largest terminal-1 phase current [A]) and
 ``loadings.csv`` (that over its normal rating [pu]). With ``--parquet`` the run streams
 every one of these to ``DIR/*.parquet`` as it goes, a window of steps at a time, and
-holds no more than a window of the recorded values (a long run on a large feeder). A
-feeder that cannot be read, or a
-record naming what it lacks, exits with status 2; a run with a step that did not converge
-reports it and exits with status 1.
+holds no more than a window of the recorded values (a long run on a large feeder; one
+cut into segments on ``--workers`` threads holds at most
+:data:`~feederos.timeseries.run.PARALLEL_MEMORY_BYTES` of them). A feeder that cannot
+be read, or a record naming what it lacks, exits with status 2; a run with a step that
+did not converge reports it and exits with status 1.
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ def timeseries_command(
     parquet: Annotated[bool, typer.Option(
         "--parquet", help="Stream the frames to Parquet files in --out as the run goes, "
                           "instead of writing CSV at the end.")] = False,
+    workers: Annotated[int, typer.Option(
+        min=1, help="Threads that solve segments of a long series at once "
+                    "(1: one after another).")] = 2,
 ) -> None:
     """Run a quasi-static time series and print its totals."""
     from feederos.timeseries import Record, run  # the solver stack loads only when used
@@ -75,7 +79,7 @@ def timeseries_command(
             result = run(network, steps=steps, step_s=step_s, mode=mode,
                          controls=controls, record=Record(buses=tuple(record_bus or ()),
                                                           elements=tuple(record_element or ())),
-                         out=out if parquet else None)
+                         out=out if parquet else None, workers=workers)
         seconds = time.perf_counter() - t0
     except (FeederosError, ValueError) as exc:
         err_console.print(f"[bold red]error:[/] {feeder}: {exc}", highlight=False,

@@ -47,7 +47,9 @@ True
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,7 +61,13 @@ from feederos.model import Network
 from feederos.model.settings import SolveMode
 from feederos.powerflow import solve
 from feederos.powerflow.compiled import CompiledNetwork, compile_network
-from feederos.powerflow.controlled import SOLVED, ZERO_PIVOT, ControlledNetwork
+from feederos.powerflow.controlled import (
+    SOLVED,
+    ZERO_PIVOT,
+    ControlledNetwork,
+    ControlledState,
+    tap_numbers,
+)
 from feederos.powerflow.methods.many import solve_fixed_point_many
 from feederos.powerflow.result import PowerFlowResult
 from feederos.powerflow.solve import control_tables, regulator_taps
@@ -79,7 +87,8 @@ from feederos.timeseries.stepping import (
     series_progress,
 )
 
-__all__ = ["MAX_ITERATIONS", "TimeSeriesResult", "run"]
+__all__ = ["MAX_ITERATIONS", "MIN_SEGMENT_STEPS", "PARALLEL_MEMORY_BYTES", "SEGMENTS_PER_WORKER",
+           "WARM_UP_STEPS", "TimeSeriesResult", "run"]
 
 FloatArray = npt.NDArray[np.float64]
 ComplexArray = npt.NDArray[np.complex128]
@@ -88,6 +97,23 @@ BoolArray = npt.NDArray[np.bool_]
 
 MAX_ITERATIONS = 100
 """Iterations a step may take before it is reported as not converged."""
+
+WARM_UP_STEPS = 24
+"""Steps a segment of a parallel series solves before its first, from the network's own
+taps and banks, to arrive at its first step with the controls where the steps before
+it leave them: on IEEE 8500's year a start from the network's taps moves them as the
+sequential run does within 9 to 17 hours."""
+
+MIN_SEGMENT_STEPS = 96
+"""Fewest steps of a segment of a parallel series: four times its warm-up."""
+
+SEGMENTS_PER_WORKER = 4
+"""Segments a parallel series is cut into per thread, so that a thread that finishes a
+light stretch takes another (the feeder's peak hours cost more control iterations)."""
+
+PARALLEL_MEMORY_BYTES = 256 * 2**20
+"""Most a parallel series may hold of its frames before it hands them on in order; a
+series that would hold more (long, recording many nodes) runs sequentially, streaming."""
 
 
 @dataclass(frozen=True)
@@ -185,6 +211,7 @@ def run(
     out: str | Path | None = None,
     window: int = 1000,
     profiles: Mapping[str, Profile] | None = None,
+    workers: int = 2,
 ) -> TimeSeriesResult:
     """Run a quasi-static time series (see the module docstring).
 
@@ -223,6 +250,14 @@ def run(
         (``Load.671``, ``PVSystem.pv1``, ``Storage.b1``, ``Generator.g``,
         ``EVCharger.ev7``; any case): a :class:`~feederos.model.LoadShape`, or one value
         per step (:mod:`~feederos.timeseries.dispatch`).
+    workers
+        Threads that solve segments of a long series at once, for networks whose
+        injections are all loads and that have controls (stepped in compiled code): each
+        segment after the first starts :data:`WARM_UP_STEPS` early from the network's
+        own taps and banks, and where it arrives at its first step with other taps or
+        banks than the steps before it leave, its steps are solved again from there
+        until they agree. Every step's taps and capacitor steps are then a sequential
+        run's, its other results the same to the tolerance. 1: sequential.
 
     Raises
     ------
@@ -238,6 +273,8 @@ def run(
         raise ValueError("a time series needs at least one step")
     if window < 1:
         raise ValueError("window must be at least 1 step")
+    if workers < 1:
+        raise ValueError("workers must be at least 1")
     step_h = float(step_s if step_s is not None else settings.step_s) / 3600.0
     hours: FloatArray = start_h + step_h * np.arange(1, n_steps + 1, dtype=np.float64)
     compiled = compile_network(network)
@@ -256,7 +293,7 @@ def run(
     sink = SeriesSink(None if out is None else Path(out))
     try:
         return stepper(compiled, dispatch, hours, tolerance_pu, controls, recorder, sink,
-                       window, start).run(chunk)
+                       window, start, workers).run(chunk)
     except BaseException:
         sink.discard()  # no half-written files, and a previous run's stay as they were
         raise
@@ -268,8 +305,9 @@ class _Steps:
     def __init__(self, compiled: CompiledNetwork, dispatch: Dispatch,
                  hours: FloatArray, tolerance_pu: float, controls: bool,
                  recorder: Recorder, sink: SeriesSink, window: int,
-                 start: PowerFlowResult | None = None) -> None:
+                 start: PowerFlowResult | None = None, workers: int = 1) -> None:
         self.root = compiled
+        self.workers = workers
         # The solution the first step starts from (voltages, taps, capacitor steps);
         # None: the network's taps and steps and OpenDSS's no-load voltages.
         self.start = start
@@ -399,6 +437,25 @@ class _ControlledSteps(_Steps):
         return self.result(last)
 
 
+class _ZeroPivotError(Exception):
+    """A refactorisation met a zero pivot: the series goes to :class:`_ControlledSteps`."""
+
+
+@dataclass
+class _Track:
+    """A compiled run of steps ``lo … lo + len(out.iterations) − 1``: the control state
+    and progress it ended with, its outputs, the taps and bank steps it began ``lo`` with
+    (``entry``) and, where its last step was the series' last and solved by
+    :func:`~feederos.powerflow.solve`, that full result."""
+
+    state: ControlledState
+    progress: SeriesProgress
+    lo: int
+    out: SeriesOutput
+    entry: tuple[IntArray, IntArray]
+    final: PowerFlowResult | None = None
+
+
 class _CompiledSteps(_Steps):
     """:class:`_ControlledSteps` in compiled code
     (:func:`~feederos.timeseries.stepping.run_series`), a window of steps per call.
@@ -409,60 +466,167 @@ class _CompiledSteps(_Steps):
     :class:`_ControlledSteps`. The last step is solved again with
     :func:`~feederos.powerflow.solve` from the state and voltages it started from, for
     the full result.
+
+    With ``workers`` above 1 a long series is cut into segments solved at once on that
+    many threads (the compiled steps release the GIL), each after the first from
+    :data:`WARM_UP_STEPS` before its start and the network's own control state; then,
+    in order, a segment whose taps and bank steps at its start differ from those the
+    segment before it ended with is solved again from that end, step by step, until a
+    step ends as the segment's own did (from there on its steps began alike). Every
+    step then has the taps and bank steps of a sequential run. The segments' outputs
+    are held until spliced, so a run whose recorded frames would pass
+    :data:`PARALLEL_MEMORY_BYTES` runs sequentially, streaming.
     """
 
     def run(self, chunk: int) -> TimeSeriesResult:
+        self.net = ControlledNetwork(self.root)
+        self.rec = self.recorder.arrays(self.net.pd_offsets)
+        self.limit = self.root.network.settings.max_control_iterations
+        self.lock = threading.Lock()  # the dispatch's window of multipliers is shared
+        try:
+            bounds = self._segments()
+            if len(bounds) > 2:
+                return self._parallel(bounds)
+            return self._sequential()
+        except _ZeroPivotError:
+            self.sink.reset()
+            return _ControlledSteps(self.root, self.dispatch, self.hours, self.tol,
+                                    self.controls, self.recorder, self.sink, self.window,
+                                    self.start).run(chunk)
+
+    def _segments(self) -> list[int]:
+        """The first step of each segment, and the number of steps."""
         n = self.hours.size
-        net = ControlledNetwork(self.root)
+        k = min(self.workers * SEGMENTS_PER_WORKER, n // MIN_SEGMENT_STEPS)
+        row_bytes = 8 * (12 + self.net.regs.n + len(self.net.banks) + self.rec.nodes.size
+                         + len(self.recorder.element_labels))
+        if self.workers < 2 or k < 2 or n * row_bytes > PARALLEL_MEMORY_BYTES:
+            return [0, n]
+        return [round(n * s / k) for s in range(k + 1)]
+
+    def _output(self, steps: int) -> SeriesOutput:
+        return series_output(self.net, steps, self.recorder.nodes.size,
+                             len(self.recorder.element_labels))
+
+    def _begin(self, cold: bool) -> tuple[ControlledState, SeriesProgress]:
+        """A control state and progress before the first step: from the network's taps
+        and banks and OpenDSS's no-load voltages, or (unless ``cold``) the snapshot the
+        script solved first."""
+        net = self.net
         state = net.state()
         progress = series_progress(net, state)
-        if self.start is not None:
+        if self.start is not None and not cold:
             net.set_state(state, self.start.compiled.tap_pu,
                           self.start.compiled.capacitor_states)
             progress.v_last[:] = self.start.v
             progress.scale_last[:] = 1.0  # the snapshot's loads are the compiled ones
             progress.counters[HAS_LAST] = 1
-        rec = self.recorder.arrays(net.pd_offsets)
-        limit = self.root.network.settings.max_control_iterations
-        final: PowerFlowResult | None = None
-        for lo in range(0, n, self.window):
-            hi = min(n, lo + self.window)
+        return state, progress
+
+    def _steps(self, state: ControlledState, progress: SeriesProgress, lo: int, hi: int,
+               out: SeriesOutput) -> PowerFlowResult | None:
+        """Solve steps ``lo … hi−1`` into the rows of ``out``, going on from ``state``
+        and ``progress``; the full result of the series' last step if
+        :func:`~feederos.powerflow.solve` solved it."""
+        net, final = self.net, None
+        with self.lock:
             scales = np.ascontiguousarray(np.concatenate(
                 [m if m is not None else np.ones((len(s.names), hi - lo))
                  for s, m in zip(self.root.injections, self.dispatch.load_span(lo, hi),
                                  strict=True)]))
-            out = series_output(net, hi - lo, self.recorder.nodes.size,
-                                len(self.recorder.element_labels))
-            progress.counters[NEXT] = 0
-            while True:
-                status = run_series(net.arrays, state, scales, progress, out, rec, self.tol,
-                                    MAX_ITERATIONS, limit)
-                if status == SOLVED:
-                    break
-                if status == ZERO_PIVOT:
-                    self.sink.reset()
-                    return _ControlledSteps(self.root, self.dispatch, self.hours, self.tol,
-                                            self.controls, self.recorder, self.sink,
-                                            self.window, self.start).run(chunk)
-                j = int(progress.counters[NEXT])
-                result = self._solve_begun(net, progress, lo + j)
-                _record(out, j, net, result, self.recorder)
-                net.set_state(state, result.compiled.tap_pu, result.compiled.capacitor_states)
-                progress.v_last[:] = result.v
-                progress.scale_last[:] = scales[:, j]
-                progress.counters[HAS_LAST] = 1
-                progress.counters[HAS_TREND] = 0  # its first solve is not known
-                progress.counters[NEXT] = j + 1
-                final = result if lo + j == n - 1 else None
-            self.sink.add(lo, self._frames(net, out, lo, hi))
+        progress.counters[NEXT] = 0
+        while True:
+            status = run_series(net.arrays, state, scales, progress, out, self.rec, self.tol,
+                                MAX_ITERATIONS, self.limit)
+            if status == SOLVED:
+                return final
+            if status == ZERO_PIVOT:
+                raise _ZeroPivotError
+            j = int(progress.counters[NEXT])
+            with self.lock:
+                result = self._solve_begun(progress, lo + j)
+            _record(out, j, net, result, self.recorder)
+            net.set_state(state, result.compiled.tap_pu, result.compiled.capacitor_states)
+            progress.v_last[:] = result.v
+            progress.scale_last[:] = scales[:, j]
+            progress.counters[HAS_LAST] = 1
+            progress.counters[HAS_TREND] = 0  # its first solve is not known
+            progress.counters[NEXT] = j + 1
+            final = result if lo + j == self.hours.size - 1 else None
+
+    def _sequential(self) -> TimeSeriesResult:
+        n = self.hours.size
+        state, progress = self._begin(cold=False)
+        final: PowerFlowResult | None = None
+        for lo in range(0, n, self.window):
+            hi = min(n, lo + self.window)
+            out = self._output(hi - lo)
+            final = self._steps(state, progress, lo, hi, out)
+            self.sink.add(lo, self._frames(out, lo, hi))
         if final is None:
-            final = self._solve_begun(net, progress, n - 1)
+            final = self._solve_begun(progress, n - 1)
         return self.result(final)  # every window is with the sink: nothing left to flush
 
-    def _solve_begun(self, net: ControlledNetwork, progress: SeriesProgress,
-                     k: int) -> PowerFlowResult:
+    def _parallel(self, bounds: list[int]) -> TimeSeriesResult:
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            tracks = list(pool.map(self._segment, bounds[:-1], bounds[1:]))
+        for s in range(1, len(tracks)):
+            tracks[s] = self._splice(tracks[s - 1], tracks[s])
+        n = self.hours.size
+        for lo in range(0, n, self.window):
+            hi = min(n, lo + self.window)
+            parts = [SeriesOutput._make(a[max(lo, t.lo) - t.lo:hi - t.lo] for a in t.out)
+                     for t in tracks if t.lo < hi and t.lo + t.out.iterations.size > lo]
+            out = SeriesOutput._make(np.concatenate(a) for a in zip(*parts, strict=True))
+            self.sink.add(lo, self._frames(out, lo, hi))
+        last = tracks[-1]
+        final = last.final if last.final is not None else self._solve_begun(last.progress,
+                                                                            n - 1)
+        return self.result(final)
+
+    def _segment(self, lo: int, hi: int) -> _Track:
+        """Steps ``lo … hi−1`` solved from :data:`WARM_UP_STEPS` before ``lo`` (the
+        first segment: as a sequential run)."""
+        state, progress = self._begin(cold=lo > 0)
+        if lo > 0:
+            warm = max(0, lo - WARM_UP_STEPS)
+            self._steps(state, progress, warm, lo, self._output(lo - warm))
+        entry = self._controls(state)
+        out = self._output(hi - lo)
+        final = self._steps(state, progress, lo, hi, out)
+        return _Track(state, progress, lo, out, entry, final)
+
+    def _controls(self, state: ControlledState) -> tuple[IntArray, IntArray]:
+        """The taps and the bank steps in service at ``state``, as a step reports them."""
+        taps = np.zeros(self.net.regs.n, dtype=np.int64)
+        a = self.net.arrays
+        tap_numbers(a.regs, a.sensors.reg_transformer, state.tap_pu, taps)
+        return taps, state.cap_states.sum(axis=1)
+
+    def _splice(self, before: _Track, track: _Track) -> _Track:
+        """``track`` as if it had gone on from where ``before`` ended: its steps solved
+        again from there until one ends with the taps and bank steps it ended with in
+        ``track``."""
+        steps = track.out.iterations.size
+        end = (before.out.taps[-1], before.out.steps_in[-1])
+        if all(np.array_equal(a, b) for a, b in zip(end, track.entry, strict=True)):
+            return track
+        state, progress, final = before.state, before.progress, None
+        for j in range(steps):
+            one = self._output(1)
+            final = self._steps(state, progress, track.lo + j, track.lo + j + 1, one)
+            agree = (np.array_equal(one.taps[0], track.out.taps[j])
+                     and np.array_equal(one.steps_in[0], track.out.steps_in[j]))
+            for mine, again in zip(track.out, one, strict=True):
+                mine[j] = again[0]
+            if agree and j < steps - 1:
+                return track
+        return _Track(state, progress, track.lo, track.out, track.entry, final)
+
+    def _solve_begun(self, progress: SeriesProgress, k: int) -> PowerFlowResult:
         """Step ``k`` solved by :func:`~feederos.powerflow.solve` from the state and
         voltages the series began it with."""
+        net = self.net
         state = self.root.with_state(
             tap_pu=net.tap_pu(progress.step_tap_pu),
             capacitor_states=net.capacitor_states(progress.step_cap_states))
@@ -470,8 +634,8 @@ class _CompiledSteps(_Steps):
                      max_iterations=MAX_ITERATIONS, controls=self.controls,
                      initial=progress.v_start.copy())
 
-    def _frames(self, net: ControlledNetwork, out: SeriesOutput, lo: int,
-                hi: int) -> dict[str, pd.DataFrame]:
+    def _frames(self, out: SeriesOutput, lo: int, hi: int) -> dict[str, pd.DataFrame]:
+        net = self.net
         n = hi - lo
         steps = pd.DataFrame({
             "hour": self.hours[lo:hi].astype(np.float64),
