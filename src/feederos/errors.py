@@ -20,14 +20,22 @@ if TYPE_CHECKING:  # pragma: no cover
     from feederos.model.validation import Problem
 
 __all__ = [
+    "AppPermissionError",
+    "BundleError",
+    "ConfigBundleError",
     "DssSyntaxError",
     "FeederosError",
+    "FosError",
+    "LifecycleError",
     "ModelFormatError",
     "NetworkImportError",
     "NetworkValidationError",
+    "PayloadError",
     "PowerFlowError",
     "ProfileError",
     "ProfileFileError",
+    "RuntimeStateError",
+    "TopicError",
     "TopologyError",
     "UnknownFeederError",
 ]
@@ -135,3 +143,39 @@ def _where(file: str | None, line: int | None) -> str:
     if file is None:
         return ""
     return f"{file}:{line}: " if line is not None else f"{file}: "
+
+
+class FosError(FeederosError):
+    """Base of the Feeder OS runtime's errors (bus, apps, bundles, config)."""
+
+
+class TopicError(FosError, ValueError):
+    """A topic or topic filter breaks the Feeder OS or MQTT topic rules."""
+
+
+class PayloadError(FosError, ValueError):
+    """A message payload is not valid JSON of the expected message schema."""
+
+    def __init__(self, message: str, *, topic: str | None = None):
+        self.topic = topic
+        super().__init__(f"{topic}: {message}" if topic else message)
+
+
+class BundleError(FosError):
+    """An app bundle is malformed, unsigned, tampered with or incompatible."""
+
+
+class LifecycleError(FosError):
+    """An app lifecycle operation cannot be done (unknown app, version, state)."""
+
+
+class RuntimeStateError(FosError):
+    """The runtime's stored state cannot be read or written."""
+
+
+class ConfigBundleError(FosError):
+    """A config bundle cannot be fetched, is malformed or fails an app's schema."""
+
+
+class AppPermissionError(FosError, PermissionError):
+    """An app tried a topic its manifest does not grant."""
