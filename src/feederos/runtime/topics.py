@@ -125,15 +125,18 @@ def parse_topic(topic: str) -> Topic:
     """
     check_topic(topic)
     levels = topic.split("/")
-    if levels[0] == ROOT and len(levels) == 4 and levels[2] in _LEAF_KINDS:
-        return Topic(check_id(levels[1]), TopicKind(levels[2]), check_id(levels[3]))
-    if (
-        levels[0] == ROOT
-        and len(levels) == 5
-        and levels[2] == "apps"
-        and levels[4] in (TopicKind.APP_STATUS, TopicKind.APP_CONFIG)
-    ):
-        return Topic(check_id(levels[1]), TopicKind(levels[4]), check_id(levels[3]))
+    try:
+        if levels[0] == ROOT and len(levels) == 4 and levels[2] in _LEAF_KINDS:
+            return Topic(check_id(levels[1]), TopicKind(levels[2]), check_id(levels[3]))
+        if (
+            levels[0] == ROOT
+            and len(levels) == 5
+            and levels[2] == "apps"
+            and levels[4] in (TopicKind.APP_STATUS, TopicKind.APP_CONFIG)
+        ):
+            return Topic(check_id(levels[1]), TopicKind(levels[4]), check_id(levels[3]))
+    except TopicError as exc:
+        raise TopicError(f"topic {topic!r}: {exc}") from None
     raise TopicError(
         f"topic {topic!r} is not a Feeder OS topic: expected feeder/<feeder-id>/"
         "measurements|commands|events/<name> or feeder/<feeder-id>/apps/<app>/status|config"
