@@ -1,0 +1,586 @@
+"""Config bundles: one versionable folder holding a feeder's topology and its apps' configs.
+
+A bundle is a folder (or a git tree, or an archive served over HTTP, see
+:mod:`feederos.runtime.config_sources`) laid out as::
+
+    bundle.toml            format_version = 1, feeder_id = "f1", description, author
+    topology.json          the feeder, as a feederos network document
+    apps/<app>.json        one config per app (or apps/<app>.yaml / .yml)
+
+:func:`read_bundle` turns the folder into a frozen :class:`ConfigBundle` (raising one
+:class:`InvalidBundleError` listing every unreadable or malformed file), and
+:func:`check_bundle` is the gate before a bundle is applied: the topology must pass the
+network model's own checks, every app config its app's JSON Schema (Draft 2020-12
+unless the schema names another), no config may name an app that is not installed,
+and an installed app without a config must accept ``{}``. Every problem is collected,
+each naming the file, the app and the JSON path.
+
+The bundle's ``digest`` covers what a running feeder sees — format version, feeder id,
+topology and app configs, as canonical JSON — and not its description, author or
+source, so re-publishing the same content under a new note is not a new version.
+
+Examples
+--------
+>>> bundle = ConfigBundle(feeder_id="f1", topology={"name": "n"},
+...                       app_configs={"volt-watt": {"gain": "high"}})
+>>> bundle.digest.startswith("sha256:")
+True
+>>> schemas = {"volt-watt": {"type": "object", "properties": {"gain": {"type": "number"}}}}
+>>> for p in bundle_problems(bundle, schemas, check_topology=False):
+...     print(p)
+apps/volt-watt.json: $.gain: 'high' is not of type 'number'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import jsonschema
+import referencing.exceptions
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from feederos.errors import ConfigBundleError, FeederosError, TopicError
+from feederos.io.native import network_from_dict
+from feederos.model import Network
+from feederos.model.validation import Severity, validate
+from feederos.runtime.topics import check_id
+
+__all__ = [
+    "APPS_DIR",
+    "BUNDLE_FORMAT_VERSION",
+    "META_FILES",
+    "TOPOLOGY_FILE",
+    "BundleDiff",
+    "BundleProblem",
+    "ConfigBundle",
+    "InvalidBundleError",
+    "SchemaProvider",
+    "bundle_problems",
+    "canonical_json",
+    "check_bundle",
+    "diff_bundles",
+    "read_bundle",
+    "sha256_digest",
+]
+
+BUNDLE_FORMAT_VERSION = 1
+"""The bundle layout this runtime reads (``format_version`` in ``bundle.toml``)."""
+
+META_FILES = ("bundle.toml", "bundle.json")
+"""Names the bundle's metadata file may have; exactly one must exist."""
+
+TOPOLOGY_FILE = "topology.json"
+"""The feeder's network document inside a bundle."""
+
+APPS_DIR = "apps"
+"""Folder of per-app config files inside a bundle."""
+
+_APP_SUFFIXES = (".json", ".yaml", ".yml")
+_META_KEYS = ("format_version", "feeder_id", "description", "author")
+
+SchemaProvider = Mapping[str, Mapping[str, Any]]
+"""Installed app name → the JSON Schema its config must satisfy."""
+
+
+def canonical_json(value: Any) -> str:
+    """``value`` as canonical JSON: sorted keys, no spaces, UTF-8 text, no NaN.
+
+    >>> canonical_json({"b": 1, "a": [1.5, "é"]})
+    '{"a":[1.5,"é"],"b":1}'
+    """
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+
+
+def sha256_digest(value: Any) -> str:
+    """``sha256:<hex>`` of the canonical JSON of ``value``."""
+    return "sha256:" + hashlib.sha256(canonical_json(value).encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class BundleProblem:
+    """One thing wrong with a bundle: the file, the app (if any), the JSON path and what."""
+
+    file: str
+    message: str
+    app: str | None = None
+    path: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.file}: {self.path}: " if self.path else f"{self.file}: "
+        return where + self.message
+
+
+class InvalidBundleError(ConfigBundleError):
+    """A bundle is malformed or fails the installed apps' schemas; lists every problem.
+
+    Parameters
+    ----------
+    problems
+        What is wrong, each naming file, app and JSON path.
+    source
+        Where the bundle came from, for the message.
+    """
+
+    def __init__(self, problems: Sequence[BundleProblem], *, source: str = "") -> None:
+        self.problems = list(problems)
+        self.source = source
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        name = f"config bundle {source}" if source else "config bundle"
+        super().__init__(f"{name} refused, {len(self.problems)} problem(s):\n{lines}")
+
+
+class ConfigBundle(BaseModel):
+    """A parsed config bundle; frozen, content-addressed by :attr:`digest`.
+
+    The digests are computed when the bundle is built and checked when one is read back
+    (from the config store), so stored content that was altered is refused. Treat the
+    ``topology`` and ``app_configs`` mappings as read-only.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    format_version: Literal[1] = 1
+    feeder_id: str = Field(description="The feeder the bundle is for (one topic level).")
+    description: str = ""
+    author: str = ""
+    source: str = Field(
+        default="", description="Where it was fetched from, e.g. git+/srv/cfg@<sha>."
+    )
+    topology: dict[str, Any] = Field(description="The network document (raw JSON).")
+    topology_digest: str = ""
+    app_configs: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    digest: str = ""
+
+    @field_validator("feeder_id")
+    @classmethod
+    def _feeder_id_is_topic_level(cls, value: str) -> str:
+        try:
+            return check_id(value, what="feeder_id")
+        except TopicError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("app_configs")
+    @classmethod
+    def _app_names_are_topic_levels(
+        cls, value: dict[str, dict[str, Any]]
+    ) -> dict[str, dict[str, Any]]:
+        for name in value:
+            try:
+                check_id(name, what="app name")
+            except TopicError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _digests(self) -> ConfigBundle:
+        topology_digest = sha256_digest(self.topology)
+        digest = sha256_digest(self._digested_content(topology_digest))
+        for name, expected in (("topology_digest", topology_digest), ("digest", digest)):
+            given = getattr(self, name)
+            if not given:
+                # Frozen: the digest is filled in once, while the model is being built.
+                object.__setattr__(self, name, expected)
+            elif given != expected:
+                raise ValueError(
+                    f"{name} {given} does not match the content ({expected}): "
+                    "the bundle was altered after it was built"
+                )
+        return self
+
+    def _digested_content(self, topology_digest: str) -> dict[str, Any]:
+        return {
+            "format_version": self.format_version,
+            "feeder_id": self.feeder_id,
+            "topology_digest": topology_digest,
+            "app_configs": self.app_configs,
+        }
+
+    def network(self) -> Network:
+        """The topology as a :class:`~feederos.model.Network` (schema-checked)."""
+        return network_from_dict(self.topology, source=TOPOLOGY_FILE)
+
+    def app_file(self, app: str) -> str:
+        """The bundle-relative file an app's config is reported as."""
+        return f"{APPS_DIR}/{app}.json"
+
+
+def read_bundle(folder: str | Path, *, source: str = "") -> ConfigBundle:
+    """Read a bundle folder; raise :class:`InvalidBundleError` listing every bad file.
+
+    Parameters
+    ----------
+    folder
+        The folder holding ``bundle.toml`` (or ``bundle.json``), ``topology.json`` and
+        ``apps/``.
+    source
+        Where it came from, kept in the bundle and its store entry; the folder's
+        absolute path (``dir:/…``) if not given.
+    """
+    root = Path(folder)
+    source = source or f"dir:{root.resolve()}"
+    if not root.is_dir():
+        raise ConfigBundleError(
+            f"{root}: not a folder; a config bundle is a folder "
+            f"holding {META_FILES[0]}, {TOPOLOGY_FILE} and {APPS_DIR}/"
+        )
+    problems: list[BundleProblem] = []
+    meta = _read_meta(root, problems)
+    topology = _read_json_object(root / TOPOLOGY_FILE, TOPOLOGY_FILE, problems)
+    app_configs = _read_app_configs(root, problems)
+    if problems:
+        raise InvalidBundleError(problems, source=source)
+    try:
+        return ConfigBundle(source=source, topology=topology, app_configs=app_configs, **meta)
+    except ValueError as exc:
+        # A feeder id or app name that cannot be a topic level: name the file it came from.
+        raise InvalidBundleError([BundleProblem("bundle", str(exc))], source=source) from None
+
+
+def _read_meta(root: Path, problems: list[BundleProblem]) -> dict[str, Any]:
+    present = [name for name in META_FILES if (root / name).is_file()]
+    if len(present) != 1:
+        what = "both" if present else "neither"
+        problems.append(
+            BundleProblem(
+                META_FILES[0],
+                f"found {what} of {' and '.join(META_FILES)}; a bundle has exactly one, e.g. "
+                f'format_version = {BUNDLE_FORMAT_VERSION} and feeder_id = "f1"',
+            )
+        )
+        return {}
+    name = present[0]
+    data: Any
+    if name.endswith(".toml"):
+        try:
+            data = tomllib.loads((root / name).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            problems.append(BundleProblem(name, f"not readable TOML: {exc}"))
+            return {}
+    else:
+        data = _read_json_object(root / name, name, problems)
+        if data is None:
+            return {}
+    meta: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in _META_KEYS:
+            problems.append(
+                BundleProblem(name, f"unknown key {key!r}; the keys are {', '.join(_META_KEYS)}")
+            )
+        else:
+            meta[key] = value
+    version = meta.get("format_version")
+    if version != BUNDLE_FORMAT_VERSION:
+        problems.append(
+            BundleProblem(
+                name,
+                f"format_version is {version!r}; this runtime reads format_version = "
+                f"{BUNDLE_FORMAT_VERSION}",
+            )
+        )
+    if not isinstance(meta.get("feeder_id"), str):
+        problems.append(BundleProblem(name, 'feeder_id is missing; add feeder_id = "<id>"'))
+    for key in ("description", "author"):
+        if key in meta and not isinstance(meta[key], str):
+            problems.append(BundleProblem(name, f"{key} must be a string"))
+    return meta
+
+
+def _read_app_configs(root: Path, problems: list[BundleProblem]) -> dict[str, dict[str, Any]]:
+    apps_dir = root / APPS_DIR
+    if not apps_dir.exists():
+        return {}
+    if not apps_dir.is_dir():
+        problems.append(BundleProblem(APPS_DIR, "must be a folder of <app>.json files"))
+        return {}
+    configs: dict[str, dict[str, Any]] = {}
+    files: dict[str, str] = {}
+    for path in sorted(apps_dir.iterdir()):
+        rel = f"{APPS_DIR}/{path.name}"
+        if path.suffix.lower() not in _APP_SUFFIXES or not path.is_file():
+            problems.append(
+                BundleProblem(
+                    rel, "not an app config; apps/ holds only <app>.json, .yaml or .yml files"
+                )
+            )
+            continue
+        app = path.stem
+        try:
+            check_id(app, what="app name")
+        except TopicError as exc:
+            problems.append(BundleProblem(rel, f"file name: {exc}", app=app))
+            continue
+        if app in files:
+            problems.append(
+                BundleProblem(
+                    rel, f"app {app!r} also has {files[app]}; keep one config file per app", app=app
+                )
+            )
+            continue
+        files[app] = rel
+        config = _read_json_object(path, rel, problems, app=app)
+        if config is not None:
+            configs[app] = config
+    return configs
+
+
+def _read_json_object(
+    path: Path, rel: str, problems: list[BundleProblem], *, app: str | None = None
+) -> dict[str, Any] | None:
+    """A JSON (or YAML) file holding an object, or ``None`` with the problem noted."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        problems.append(BundleProblem(rel, "missing from the bundle", app=app))
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(BundleProblem(rel, f"cannot read: {exc}", app=app))
+        return None
+    data: Any
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(text, parse_constant=_refuse_constant)
+        else:
+            data = yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        problems.append(BundleProblem(rel, f"line {exc.lineno}: invalid JSON: {exc.msg}", app=app))
+        return None
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
+        problems.append(BundleProblem(rel, f"invalid {path.suffix[1:].upper()}: {exc}", app=app))
+        return None
+    if not isinstance(data, dict):
+        problems.append(
+            BundleProblem(
+                rel, f"must hold a JSON object at the top level, not {type(data).__name__}", app=app
+            )
+        )
+        return None
+    bad = _non_json(data, "$")
+    if bad is not None:
+        problems.append(BundleProblem(rel, bad[1], app=app, path=bad[0]))
+        return None
+    return data
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number; write a finite number or null")
+
+
+def _non_json(value: Any, path: str) -> tuple[str, str] | None:
+    """The first value (path, why) that plain JSON cannot hold, e.g. a YAML date."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return path, f"key {key!r} is not a string; quote it"
+            found = _non_json(item, f"{path}.{key}")
+            if found is not None:
+                return found
+        return None
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _non_json(item, f"{path}[{i}]")
+            if found is not None:
+                return found
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return path, "not a finite number"
+    if value is None or isinstance(value, str | int | float | bool):
+        return None
+    return path, f"a {type(value).__name__} is not a JSON value; quote it as a string"
+
+
+def bundle_problems(
+    bundle: ConfigBundle,
+    schemas: SchemaProvider,
+    *,
+    feeder_id: str | None = None,
+    check_topology: bool = True,
+) -> list[BundleProblem]:
+    """Every reason ``bundle`` must not be applied with these installed apps; [] if none.
+
+    Parameters
+    ----------
+    bundle
+        The bundle to check.
+    schemas
+        Installed app name → its config JSON Schema.
+    feeder_id
+        The feeder this runtime serves; a bundle for another feeder is refused.
+    check_topology
+        Also run the network model's schema and consistency checks on the topology.
+
+    Returns
+    -------
+    list[BundleProblem]
+        Topology problems first, then per app in name order, each by JSON path.
+    """
+    problems: list[BundleProblem] = []
+    if feeder_id is not None and bundle.feeder_id != feeder_id:
+        problems.append(
+            BundleProblem(
+                "bundle",
+                f"feeder_id is {bundle.feeder_id!r} but this runtime serves "
+                f"{feeder_id!r}; use the bundle made for this feeder",
+            )
+        )
+    if check_topology:
+        problems.extend(_topology_problems(bundle))
+    for app in sorted(set(bundle.app_configs) | set(schemas)):
+        file = bundle.app_file(app)
+        if app not in schemas:
+            installed = ", ".join(sorted(schemas)) or "none"
+            problems.append(
+                BundleProblem(
+                    file,
+                    f"app {app!r} is not installed (installed: {installed}); "
+                    "install it or remove its config",
+                    app=app,
+                )
+            )
+            continue
+        config = bundle.app_configs.get(app)
+        found = _schema_problems(app, file, schemas[app], {} if config is None else config)
+        if config is None and found:
+            problems.append(
+                BundleProblem(
+                    file,
+                    f"app {app!r} is installed but has no config in the bundle and its "
+                    f"schema does not accept {{}} ({found[0].path}: {found[0].message}); "
+                    "add the file",
+                    app=app,
+                )
+            )
+        else:
+            problems.extend(found)
+    return problems
+
+
+def check_bundle(
+    bundle: ConfigBundle,
+    schemas: SchemaProvider,
+    *,
+    feeder_id: str | None = None,
+) -> None:
+    """Raise :class:`InvalidBundleError` listing every problem :func:`bundle_problems` finds."""
+    problems = bundle_problems(bundle, schemas, feeder_id=feeder_id)
+    if problems:
+        raise InvalidBundleError(problems, source=bundle.source)
+
+
+def _topology_problems(bundle: ConfigBundle) -> list[BundleProblem]:
+    try:
+        network = bundle.network()
+    except FeederosError as exc:
+        return [BundleProblem(TOPOLOGY_FILE, str(exc).removeprefix(f"{TOPOLOGY_FILE}: "))]
+    return [
+        BundleProblem(TOPOLOGY_FILE, p.message, path=f"{p.collection}.{p.element} {p.field}")
+        for p in validate(network)
+        if p.severity is Severity.ERROR
+    ]
+
+
+def _schema_problems(
+    app: str, file: str, schema: Mapping[str, Any], config: Mapping[str, Any]
+) -> list[BundleProblem]:
+    schema = dict(schema)
+    validator_cls = jsonschema.validators.validator_for(
+        schema, default=jsonschema.Draft202012Validator
+    )
+    try:
+        validator_cls.check_schema(schema)
+        validator = validator_cls(schema, format_checker=validator_cls.FORMAT_CHECKER)
+        errors = sorted(validator.iter_errors(dict(config)), key=lambda e: (e.json_path, e.message))
+    except jsonschema.SchemaError as exc:
+        return [
+            BundleProblem(
+                file,
+                f"app {app!r}'s config schema is not a valid JSON "
+                f"Schema: {exc.message}; fix the app's manifest",
+                app=app,
+            )
+        ]
+    except referencing.exceptions.Unresolvable as exc:
+        return [
+            BundleProblem(
+                file,
+                f"app {app!r}'s config schema has a $ref that does not "
+                f"resolve ({exc}); fix the app's manifest",
+                app=app,
+            )
+        ]
+    return [BundleProblem(file, e.message, app=app, path=e.json_path) for e in errors]
+
+
+@dataclass(frozen=True, slots=True)
+class BundleDiff:
+    """What differs between two bundles, as ``fos config diff`` reports it."""
+
+    feeder_id_changed: bool
+    topology_changed: bool
+    added: tuple[str, ...]
+    """Apps with a config in the new bundle only."""
+    removed: tuple[str, ...]
+    """Apps with a config in the old bundle only."""
+    changed: dict[str, tuple[str, ...]]
+    """App → JSON paths whose values differ, for apps configured in both."""
+
+    @property
+    def empty(self) -> bool:
+        """Whether the bundles configure the feeder identically."""
+        return not (
+            self.feeder_id_changed
+            or self.topology_changed
+            or self.added
+            or self.removed
+            or self.changed
+        )
+
+
+def diff_bundles(old: ConfigBundle, new: ConfigBundle) -> BundleDiff:
+    """Compare two bundles: feeder id, topology digest and each app's config by JSON path.
+
+    >>> a = ConfigBundle(feeder_id="f1", topology={"name": "n"},
+    ...                  app_configs={"x": {"gain": 1, "on": True}, "y": {}})
+    >>> b = ConfigBundle(feeder_id="f1", topology={"name": "n"},
+    ...                  app_configs={"x": {"gain": 2, "on": True}, "z": {}})
+    >>> d = diff_bundles(a, b)
+    >>> d.added, d.removed, d.changed, d.topology_changed
+    (('z',), ('y',), {'x': ('$.gain',)}, False)
+    """
+    both = sorted(set(old.app_configs) & set(new.app_configs))
+    changed = {
+        app: tuple(paths)
+        for app in both
+        if (paths := _changed_paths(old.app_configs[app], new.app_configs[app], "$"))
+    }
+    return BundleDiff(
+        feeder_id_changed=old.feeder_id != new.feeder_id,
+        topology_changed=old.topology_digest != new.topology_digest,
+        added=tuple(sorted(set(new.app_configs) - set(old.app_configs))),
+        removed=tuple(sorted(set(old.app_configs) - set(new.app_configs))),
+        changed=changed,
+    )
+
+
+def _changed_paths(old: Any, new: Any, path: str) -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[str] = []
+        for key in sorted(set(old) | set(new)):
+            if key not in old or key not in new:
+                out.append(f"{path}.{key}")
+            else:
+                out.extend(_changed_paths(old[key], new[key], f"{path}.{key}"))
+        return out
+    # Lists and scalars are compared whole; bool and int differ even where 1 == True.
+    if canonical_json(old) != canonical_json(new):
+        return [path]
+    return []
