@@ -26,6 +26,7 @@ run: install
 	$(BIN)/feederos generate --profile suburban --buses 2000 --seed 7 out/suburban-2000.json
 	$(BIN)/feederos info out/suburban-2000.json
 	$(BIN)/feederos hosting-capacity ieee123 --out out/hosting-capacity --top 10
+	$(BIN)/fos run --home out/fos --feeder demo --duration-s 2
 
 lint: install
 	$(BIN)/ruff check src tests bench tools
@@ -40,6 +41,7 @@ bench: install bench-install
 	$(BIN)/python bench/powerflow.py
 	$(BENCH_BIN)/python -m bench.timeseries
 	$(BIN)/python -m bench.hosting_capacity
+	$(BIN)/python -m bench.runtime_bus
 
 bench-install: $(BENCH_STAMP)
 

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from feederos.cli.fos_config import app, schemas_from_home
+from feederos.runtime.state import STATE_FILE, RuntimeState
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "runtime" / "config"
 runner = CliRunner()
@@ -27,7 +28,6 @@ def home(tmp_path: Path) -> Path:
         'name = "volt-watt"\nversion = "1.2.0"\nentrypoint = "vw:VoltWatt"\n'
         '[config]\nschema = "config.schema.json"\n'
     )
-    (home / "apps" / "volt-watt" / "current").symlink_to("1.2.0")
     lg = home / "apps" / "logger" / "0.1.0"
     lg.mkdir(parents=True)
     (lg / "app.toml").write_text(
@@ -35,8 +35,10 @@ def home(tmp_path: Path) -> Path:
         '[config.schema]\ntype = "object"\nadditionalProperties = false\n'
         '[config.schema.properties.period_s]\ntype = "number"\nexclusiveMinimum = 0\n'
     )
-    (home / "apps" / "logger" / "current").write_text("0.1.0\n")
-    (home / "apps" / "inactive" / "0.0.1").mkdir(parents=True)
+    with RuntimeState.open(home / STATE_FILE) as state:
+        for name, version, folder in (("volt-watt", "1.2.0", vw), ("logger", "0.1.0", lg)):
+            state.add_version(name, version, path=folder, manifest={})
+            state.set_active(name, version, enabled=True)
     return home
 
 
@@ -57,7 +59,7 @@ def invoke(*args: str | Path) -> tuple[int, str]:
 
 def test_schemas_from_home(home: Path) -> None:
     schemas = schemas_from_home(home)
-    assert sorted(schemas) == ["logger", "volt-watt"]  # 'inactive' has no current version
+    assert sorted(schemas) == ["logger", "volt-watt"]
     assert schemas["logger"]["properties"]["period_s"]["exclusiveMinimum"] == 0
     assert schemas["volt-watt"]["required"] == ["v1_pu", "v2_pu"]
 
@@ -156,4 +158,4 @@ def test_schemas_from_folder_and_env_home(tmp_path: Path, monkeypatch: pytest.Mo
 def test_broken_manifest_is_named(home: Path) -> None:
     (home / "apps" / "logger" / "0.1.0" / "app.toml").write_text("name = ")
     code, out = invoke("validate", DATA / "good", "--home", home)
-    assert code == 2 and "logger/0.1.0/app.toml: not readable TOML" in out
+    assert code == 2 and "logger/0.1.0/app.toml: not valid TOML" in out

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,10 +33,12 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from feederos.errors import ConfigBundleError, FeederosError
+from feederos.errors import BundleError, ConfigBundleError, FeederosError
 from feederos.runtime.config_bundle import ConfigBundle, check_bundle, diff_bundles
 from feederos.runtime.config_sources import fetch_bundle
 from feederos.runtime.config_store import ConfigStore, ConfigVersion
+from feederos.runtime.manifest import read_manifest
+from feederos.runtime.state import STATE_FILE, RuntimeState
 
 __all__ = ["app", "schemas_from_dir", "schemas_from_home"]
 
@@ -256,53 +257,21 @@ def schemas_from_dir(folder: Path) -> dict[str, dict[str, Any]]:
 def schemas_from_home(home: Path) -> dict[str, dict[str, Any]]:
     """App name → config schema of each installed app's active version under ``home``.
 
-    An app is ``<home>/apps/<app>/``; its active version is named by ``current`` in that
-    folder (a symlink to the version folder, or a file holding the version) and its
-    schema is ``[config] schema`` of ``<version>/app.toml`` (a file name relative to it,
-    or an inline table; any object if absent). Apps without ``current`` are not active
-    and not listed.
+    The installed apps and their active versions are the lifecycle's
+    (``<home>/state.db``); each schema is the active version's manifest's.
     """
-    apps_dir = home / "apps"
-    schemas: dict[str, dict[str, Any]] = {}
-    if not apps_dir.is_dir():
-        return schemas
-    for app_dir in sorted(p for p in apps_dir.iterdir() if p.is_dir()):
-        current = app_dir / "current"
-        if current.is_symlink() or current.is_dir():
-            version_dir = current.resolve()
-        elif current.is_file():
-            version_dir = app_dir / current.read_text(encoding="utf-8").strip()
-        else:
-            continue
-        schemas[app_dir.name] = _manifest_schema(version_dir / "app.toml")
-    return schemas
-
-
-def _manifest_schema(manifest: Path) -> dict[str, Any]:
+    state_file = home / STATE_FILE
+    if not state_file.exists():
+        return {}
+    with RuntimeState.open(state_file, read_only=True) as state:
+        active = [(a.name, a.active) for a in state.apps()]
     try:
-        with manifest.open("rb") as f:
-            document = tomllib.load(f)
-    except FileNotFoundError:
-        raise ConfigBundleError(
-            f"{manifest}: missing; the app's active version has no manifest"
-        ) from None
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigBundleError(f"{manifest}: not readable TOML: {exc}") from None
-    config = document.get("config")
-    if config is None:
-        return dict(_DEFAULT_SCHEMA)
-    schema = config.get("schema") if isinstance(config, dict) else None
-    if isinstance(schema, dict):
-        return schema
-    if (
-        isinstance(schema, str)
-        and not Path(schema).is_absolute()
-        and ".." not in Path(schema).parts
-    ):
-        return _read_schema_file(manifest.parent / schema)
-    raise ConfigBundleError(
-        f"{manifest}: config.schema must name a JSON file next to it or be an inline table"
-    )
+        return {
+            name: read_manifest(home / "apps" / name / version).config_schema
+            for name, version in active
+        }
+    except BundleError as exc:
+        raise ConfigBundleError(f"installed app manifest: {exc}") from None
 
 
 def _read_schema_file(path: Path) -> dict[str, Any]:

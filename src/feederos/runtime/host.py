@@ -250,10 +250,10 @@ class AppHost:
     def apply_config(self, config: Mapping[str, Any], *, bundle_version: int | None = None) -> None:
         """Make ``config`` current and tell the app (``on_config``) if it changed."""
         with self._lock:
-            if dict(config) == self._config and bundle_version == self._config_version:
-                return
-            self._config = dict(config)
             self._config_version = bundle_version
+            if dict(config) == self._config:
+                return  # a new bundle version that leaves this app's config as it was
+            self._config = dict(config)
             if self._state is AppState.RUNNING:
                 self._timed("on_config", lambda: self.app.on_config(self._config))
 
