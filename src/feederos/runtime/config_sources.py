@@ -248,6 +248,7 @@ def extract_archive(
     """
     budget = _Budget(name, max_extracted_bytes, max_members)
     if data[:2] == b"\x1f\x8b":
+        _check_gzip_ends(data, budget)
         _extract_tar(data, "r|gz", dest, budget)
     elif data[:4] == b"PK\x03\x04":
         _extract_zip(data, dest, budget)
@@ -305,6 +306,24 @@ def _write_member(source: IO[bytes], target: Path, member: str, budget: _Budget)
         while chunk := source.read(_CHUNK_BYTES):
             budget.add(len(chunk))
             out.write(chunk)
+
+
+def _check_gzip_ends(data: bytes, budget: _Budget) -> None:
+    """Refuse a gzip stream cut short: tar's stream reader may stop quietly at a header."""
+    stream = zlib.decompressobj(wbits=31)
+    pending, unpacked = data, 0
+    try:
+        while pending and not stream.eof:
+            unpacked += len(stream.decompress(pending, _CHUNK_BYTES))
+            if unpacked > budget.max_bytes:
+                return  # extraction refuses it for its size, naming the limit
+            pending = stream.unconsumed_tail
+    except zlib.error as exc:
+        raise ConfigBundleError(f"{budget.name}: not a readable archive: {exc}") from None
+    if not stream.eof:
+        raise ConfigBundleError(
+            f"{budget.name}: not a readable archive: the gzip stream ends early (truncated?)"
+        )
 
 
 def _extract_tar(data: bytes, mode: str, dest: Path, budget: _Budget) -> None:
