@@ -51,6 +51,7 @@ from feederos.errors import ConfigBundleError, FeederosError, TopicError
 from feederos.io.native import network_from_dict
 from feederos.model import Network
 from feederos.model.validation import Severity, validate
+from feederos.runtime.manifest import config_problems
 from feederos.runtime.topics import check_id
 
 __all__ = [
@@ -491,14 +492,8 @@ def _topology_problems(bundle: ConfigBundle) -> list[BundleProblem]:
 def _schema_problems(
     app: str, file: str, schema: Mapping[str, Any], config: Mapping[str, Any]
 ) -> list[BundleProblem]:
-    schema = dict(schema)
-    validator_cls = jsonschema.validators.validator_for(
-        schema, default=jsonschema.Draft202012Validator
-    )
     try:
-        validator_cls.check_schema(schema)
-        validator = validator_cls(schema, format_checker=validator_cls.FORMAT_CHECKER)
-        errors = sorted(validator.iter_errors(dict(config)), key=lambda e: (e.json_path, e.message))
+        found = config_problems(schema, config)
     except jsonschema.SchemaError as exc:
         return [
             BundleProblem(
@@ -517,7 +512,7 @@ def _schema_problems(
                 app=app,
             )
         ]
-    return [BundleProblem(file, e.message, app=app, path=e.json_path) for e in errors]
+    return [BundleProblem(file, p.message, app=app, path=p.path) for p in found]
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,6 +65,7 @@ __all__ = [
     "Manifest",
     "RestartPolicy",
     "Version",
+    "config_problems",
     "parse_manifest",
     "read_manifest",
 ]
@@ -256,13 +257,7 @@ class Manifest(BaseModel):
 
     def validate_config(self, config: Mapping[str, Any]) -> list[ConfigProblem]:
         """Every way ``config`` fails the app's schema, each with its JSON path; [] if none."""
-        validator_cls = jsonschema.validators.validator_for(self.config_schema)
-        validator = validator_cls(self.config_schema)
-        problems = [
-            ConfigProblem(_json_path(error.absolute_path), error.message)
-            for error in validator.iter_errors(dict(config))
-        ]
-        return sorted(problems, key=lambda p: (p.path, p.message))
+        return config_problems(self.config_schema, config)
 
     def check_runtime(self, runtime_version: str = feederos.__version__) -> None:
         """Raise :class:`BundleError` if this runtime is older than ``min_runtime``."""
@@ -274,11 +269,24 @@ class Manifest(BaseModel):
             )
 
 
-def _json_path(parts: Any) -> str:
-    path = "$"
-    for part in parts:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return path
+def config_problems(schema: Mapping[str, Any], config: Mapping[str, Any]) -> list[ConfigProblem]:
+    """Every way ``config`` fails the JSON Schema ``schema`` (Draft 2020-12 unless it says
+    otherwise, formats checked), sorted by JSON path; [] if none.
+
+    Raises ``jsonschema.SchemaError`` for a schema that is not one and
+    ``referencing.exceptions.Unresolvable`` for a ``$ref`` that does not resolve.
+
+    >>> config_problems({"type": "object", "required": ["gain"]}, {})
+    [ConfigProblem(path='$', message="'gain' is a required property")]
+    """
+    schema = dict(schema)
+    validator_cls = jsonschema.validators.validator_for(
+        schema, default=jsonschema.Draft202012Validator
+    )
+    validator_cls.check_schema(schema)
+    validator = validator_cls(schema, format_checker=validator_cls.FORMAT_CHECKER)
+    problems = [ConfigProblem(e.json_path, e.message) for e in validator.iter_errors(dict(config))]
+    return sorted(problems, key=lambda p: (p.path, p.message))
 
 
 def parse_manifest(
