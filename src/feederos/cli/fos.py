@@ -17,9 +17,9 @@ import typer
 from rich.console import Console
 
 from feederos import __version__
-from feederos.cli.fos_app import DEFAULT_FEEDER, DEFAULT_HOME, Feeder, Home, _errors_exit
 from feederos.cli.fos_app import app as app_commands
 from feederos.cli.fos_config import app as config_commands
+from feederos.cli.fos_options import DEFAULT_FEEDER, DEFAULT_HOME, Feeder, Home, errors_exit
 
 __all__ = ["app"]
 
@@ -83,7 +83,7 @@ def run(
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with _errors_exit(), FeederRuntime(settings) as runtime:
+    with errors_exit(), FeederRuntime(settings) as runtime:
         console.print(
             f"fos: feeder {feeder} on {runtime.broker_url}, "
             f"{len(runtime.apps.supervisor.running())} app(s) running"

@@ -25,7 +25,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from feederos.errors import FeederosError
+from feederos.cli.fos_options import (
+    DEFAULT_BROKER,
+    DEFAULT_FEEDER,
+    DEFAULT_HOME,
+    Broker,
+    Feeder,
+    Home,
+    errors_exit,
+)
 from feederos.runtime.bundle import build_bundle, load_private_key
 from feederos.runtime.lifecycle import AppManager, UpgradeResult
 from feederos.runtime.signing import write_keypair
@@ -42,27 +50,7 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True)
 
-Home = Annotated[
-    Path,
-    typer.Option(envvar="FOS_HOME", help="Runtime home folder (state, apps, logs, trusted_keys/)."),
-]
-Broker = Annotated[str, typer.Option(envvar="FOS_BROKER", help="MQTT broker URL.")]
-Feeder = Annotated[str, typer.Option(envvar="FOS_FEEDER", help="Feeder id.")]
 Name = Annotated[str, typer.Argument(help="App name.")]
-
-DEFAULT_HOME = Path.home() / ".feederos"
-DEFAULT_BROKER = "mqtt://127.0.0.1:1883"
-DEFAULT_FEEDER = "demo"
-
-
-@contextmanager
-def _errors_exit() -> Iterator[None]:
-    """Report feederos errors and bad values as one line and exit with status 2."""
-    try:
-        yield
-    except (FeederosError, ValueError, OSError) as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
 
 
 @contextmanager
@@ -94,7 +82,7 @@ def keygen(
     home: Home = DEFAULT_HOME,
 ) -> None:
     """Write a new Ed25519 signing key pair: OUT and OUT's stem + .pub.pem."""
-    with _errors_exit():
+    with errors_exit():
         public = write_keypair(out)
         console.print(f"[green]wrote[/] {out} (keep it secret) and {public}")
         if trust:
@@ -111,7 +99,7 @@ def sign(
     out: Annotated[Path, typer.Option(help="Bundle file to write (.fos).")],
 ) -> None:
     """Build a signed bundle of an app folder."""
-    with _errors_exit():
+    with errors_exit():
         bundle = build_bundle(src_dir, out, key=load_private_key(key))
     console.print(f"[green]wrote[/] {bundle}")
 
@@ -125,7 +113,7 @@ def install(
     home: Home = DEFAULT_HOME,
 ) -> None:
     """Verify and install an app bundle."""
-    with _errors_exit(), _manager(home) as manager:
+    with errors_exit(), _manager(home) as manager:
         record = manager.install(bundle, allow_unsigned=allow_unsigned)
         signer = f"signed by {record.signed_by}" if record.signed_by else "unsigned"
         console.print(f"[green]installed[/] {record.name} {record.version} ({signer})")
@@ -155,7 +143,7 @@ def upgrade(
     feeder: Feeder = DEFAULT_FEEDER,
 ) -> None:
     """Health-check a newer version and make it active; exit 1 if it was rolled back."""
-    with _errors_exit(), _manager(home, feeder=feeder, broker=broker) as manager:
+    with errors_exit(), _manager(home, feeder=feeder, broker=broker) as manager:
         result = manager.upgrade(name, to=to)
     _report(result)
 
@@ -168,7 +156,7 @@ def rollback(
     feeder: Feeder = DEFAULT_FEEDER,
 ) -> None:
     """Go back to the previous version (health-checked)."""
-    with _errors_exit(), _manager(home, feeder=feeder, broker=broker) as manager:
+    with errors_exit(), _manager(home, feeder=feeder, broker=broker) as manager:
         result = manager.rollback(name)
     _report(result)
 
@@ -176,7 +164,7 @@ def rollback(
 @app.command()
 def enable(name: Name, home: Home = DEFAULT_HOME) -> None:
     """Enable an app: the runtime runs it."""
-    with _errors_exit(), _manager(home) as manager:
+    with errors_exit(), _manager(home) as manager:
         manager.enable(name)
     console.print(f"enabled {name}")
 
@@ -184,7 +172,7 @@ def enable(name: Name, home: Home = DEFAULT_HOME) -> None:
 @app.command()
 def disable(name: Name, home: Home = DEFAULT_HOME) -> None:
     """Disable an app: the runtime stops it."""
-    with _errors_exit(), _manager(home) as manager:
+    with errors_exit(), _manager(home) as manager:
         manager.disable(name)
     console.print(f"disabled {name}")
 
@@ -197,7 +185,7 @@ def remove(
     home: Home = DEFAULT_HOME,
 ) -> None:
     """Remove an app version, or the whole app."""
-    with _errors_exit(), _manager(home) as manager:
+    with errors_exit(), _manager(home) as manager:
         manager.remove(name, version, force=force)
     console.print(f"removed {name} {version or '(all versions)'}")
 
@@ -205,7 +193,7 @@ def remove(
 @app.command("list")
 def list_command(home: Home = DEFAULT_HOME) -> None:
     """List installed apps and versions."""
-    with _errors_exit(), _manager(home) as manager:
+    with errors_exit(), _manager(home) as manager:
         table = Table("app", "active", "previous", "enabled", "installed", title="apps")
         for record in manager.list_apps():
             versions = ", ".join(v.version for v in manager.state.versions(record.name))
@@ -222,7 +210,7 @@ def list_command(home: Home = DEFAULT_HOME) -> None:
 @app.command()
 def status(name: Name, home: Home = DEFAULT_HOME) -> None:
     """Show an app's versions and its lifecycle history."""
-    with _errors_exit(), _manager(home) as manager:
+    with errors_exit(), _manager(home) as manager:
         report = manager.status(name)
         history = manager.history(name)
     record = report.record
@@ -251,7 +239,7 @@ def logs(
     home: Home = DEFAULT_HOME,
 ) -> None:
     """Print the end of an app version's log."""
-    with _errors_exit(), _manager(home) as manager:
+    with errors_exit(), _manager(home) as manager:
         text = manager.logs(name, version, lines=lines)
     typer.echo(text, nl=False)
 
@@ -263,7 +251,7 @@ def acl(
     feeder: Feeder = DEFAULT_FEEDER,
 ) -> None:
     """Write the Mosquitto ACL of the installed apps' topic grants."""
-    with _errors_exit(), _manager(home, feeder=feeder) as manager:
+    with errors_exit(), _manager(home, feeder=feeder) as manager:
         text = manager.acl()
         if out is not None:
             out.parent.mkdir(parents=True, exist_ok=True)

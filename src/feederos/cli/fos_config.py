@@ -24,16 +24,14 @@ from __future__ import annotations
 
 import getpass
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
-from feederos.errors import BundleError, ConfigBundleError, FeederosError
+from feederos.cli.fos_options import DEFAULT_HOME, Home, errors_exit
+from feederos.errors import BundleError, ConfigBundleError
 from feederos.runtime.config_bundle import ConfigBundle, check_bundle, diff_bundles
 from feederos.runtime.config_sources import fetch_bundle
 from feederos.runtime.config_store import ConfigStore, ConfigVersion
@@ -51,16 +49,7 @@ app = typer.Typer(
 )
 # No markup: messages carry JSON paths and TOML tables ("[config]") rich would eat.
 console = Console(soft_wrap=True, markup=False, highlight=False)
-err_console = Console(stderr=True, soft_wrap=True, highlight=False)
 
-DEFAULT_HOME = Path("~/.feederos")
-_DEFAULT_SCHEMA: dict[str, Any] = {"type": "object"}
-"""The schema of an app whose manifest has no ``[config]``: any object."""
-
-Home = Annotated[
-    Path,
-    typer.Option("--home", envvar="FOS_HOME", help="Runtime home (config.db, apps/)."),
-]
 SchemasFrom = Annotated[
     Path | None,
     typer.Option(
@@ -71,16 +60,6 @@ SchemasFrom = Annotated[
 Ref = Annotated[str | None, typer.Option("--ref", help="Git branch, tag or commit.")]
 Source = Annotated[str, typer.Argument(help="Bundle folder, git repository or http(s) URL.")]
 By = Annotated[str | None, typer.Option("--by", help="Who applies it (default: your login).")]
-
-
-@contextmanager
-def _errors_exit() -> Iterator[None]:
-    """Report feederos errors as one clear message and exit with status 2."""
-    try:
-        yield
-    except FeederosError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
-        raise typer.Exit(2) from None
 
 
 def _home(home: Path) -> Path:
@@ -108,7 +87,7 @@ def validate(
     home: Home = DEFAULT_HOME,
 ) -> None:
     """Check a bundle against the installed apps without applying it."""
-    with _errors_exit():
+    with errors_exit():
         bundle = fetch_bundle(source, ref=ref)
         schemas = _schemas(_home(home), schemas_from)
         check_bundle(bundle, schemas)
@@ -128,7 +107,7 @@ def apply(
     home: Home = DEFAULT_HOME,
 ) -> None:
     """Fetch, check and apply a bundle as the next config version."""
-    with _errors_exit():
+    with errors_exit():
         bundle = fetch_bundle(source, ref=ref)
         store = ConfigStore(_home(home))
         result = store.apply(bundle, _schemas(_home(home), schemas_from), applied_by=_who(by))
@@ -145,7 +124,7 @@ def apply(
 @app.command()
 def history(home: Home = DEFAULT_HOME) -> None:
     """List every applied config version, oldest first."""
-    with _errors_exit():
+    with errors_exit():
         entries = ConfigStore(_home(home)).history()
     if not entries:
         console.print("no config applied yet")
@@ -171,7 +150,7 @@ def show(
     home: Home = DEFAULT_HOME,
 ) -> None:
     """Print one config version: its metadata and app configs as JSON."""
-    with _errors_exit():
+    with errors_exit():
         store = ConfigStore(_home(home))
         entry = store.current() if version is None else store.get(version)
         if entry is None:
@@ -186,7 +165,7 @@ def rollback(
     home: Home = DEFAULT_HOME,
 ) -> None:
     """Re-apply the version before the current one, as a new version."""
-    with _errors_exit():
+    with errors_exit():
         store = ConfigStore(_home(home))
         entry = store.rollback(applied_by=_who(by), schemas=_schemas(_home(home), schemas_from))
     console.print(
@@ -201,7 +180,7 @@ def diff(
     home: Home = DEFAULT_HOME,
 ) -> None:
     """Show which app configs and whether the topology changed between two versions."""
-    with _errors_exit():
+    with errors_exit():
         store = ConfigStore(_home(home))
         old, new = store.get(v1).bundle, store.get(v2).bundle
     change = diff_bundles(old, new)
