@@ -53,7 +53,9 @@ def _latest(bus: MqttBus, topic: str, kind, until, timeout_s: float = 15.0):
     return seen[-1]
 
 
-def test_runtime_runs_a_signed_app_and_delivers_config_live(tmp_path: Path) -> None:
+def test_runtime_runs_a_signed_app_and_delivers_config_live(
+    tmp_path: Path, unused_port: int
+) -> None:
     private_pem, public = generate_keypair()
     (tmp_path / "dev.pem").write_bytes(private_pem)
     key = load_private_key(tmp_path / "dev.pem")
@@ -61,7 +63,7 @@ def test_runtime_runs_a_signed_app_and_delivers_config_live(tmp_path: Path) -> N
     (home / "trusted_keys").mkdir(parents=True)
     (home / "trusted_keys" / "dev.pub.pem").write_bytes(public)
     bundle = build_bundle(ROOT / "examples" / "apps" / "volt-watt", tmp_path / "vw.fos", key=key)
-    port = _free_port()
+    port = unused_port
     settings = RuntimeSettings(home=home, feeder_id="svc", heartbeat_s=0.5, metrics_port=port)
     with FeederRuntime(settings, log_stream=io.StringIO()) as runtime:
         runtime.apps.install(bundle)
@@ -107,11 +109,3 @@ def test_runtime_runs_a_signed_app_and_delivers_config_live(tmp_path: Path) -> N
             assert b"fos_rollbacks_total" in metrics and b"fos_app_restarts_total" in metrics
         finally:
             probe.close()
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])

@@ -136,6 +136,14 @@ class AppHost:
         self._config: dict[str, Any] = dict(config or {})
         self._config_version: int | None = None
         self.metrics = metrics if metrics is not None else RuntimeMetrics()
+        # The app's own series, looked up once: labels() costs a dict lookup and a lock
+        # on every message otherwise.
+        m = self.metrics
+        self._messages_in = m.messages_in.labels(app=app_name)
+        self._messages_out = m.messages_out.labels(app=app_name)
+        self._malformed = m.malformed.labels(app=app_name)
+        self._handler_errors = m.handler_errors.labels(app=app_name)
+        self._handler_latency = m.handler_latency.labels(app=app_name)
         self._log = json_logger(log_stream, app=app_name, version=version, feeder=feeder_id)
         self._lock = threading.RLock()
         self._subscriptions: dict[str, Subscription] = {}
@@ -300,7 +308,7 @@ class AppHost:
 
     # -- internals ----------------------------------------------------------------
     def _on_measurement_message(self, message: BusMessage) -> None:
-        self.metrics.messages_in.labels(app=self._app_name).inc()
+        self._messages_in.inc()
         try:
             measurement = decode(message.payload, Measurement, topic=message.topic)
         except PayloadError as exc:
@@ -322,7 +330,7 @@ class AppHost:
 
     def _refuse(self, message: BusMessage, exc: PayloadError) -> None:
         self.malformed += 1
-        self.metrics.malformed.labels(app=self._app_name).inc()
+        self._malformed.inc()
         self._log.warning("malformed payload", topic=message.topic, error=str(exc))
         # The runtime's own report: not subject to the app's publish grants.
         event = Event(
@@ -342,16 +350,14 @@ class AppHost:
             raise
         except Exception:
             # An app bug is logged and counted; it must not take down the host's thread.
-            self.metrics.handler_errors.labels(app=self._app_name).inc()
+            self._handler_errors.inc()
             self._log.exception("app callback failed", callback=what)
             if what == "on_start":
                 self._state = AppState.FAILED
                 self._publish_status()
                 raise
         finally:
-            self.metrics.handler_latency.labels(app=self._app_name).observe(
-                time.perf_counter() - start
-            )
+            self._handler_latency.observe(time.perf_counter() - start)
 
     def _publish(self, relative: str, topic: str, message: Message) -> None:
         if not self.permissions.may_publish(relative):
@@ -360,7 +366,7 @@ class AppHost:
                 f"its manifest grants publish={list(self.permissions.publish)}"
             )
         self.bus.publish(topic, encode(message), qos=1)
-        self.metrics.messages_out.labels(app=self._app_name).inc()
+        self._messages_out.inc()
 
     def _heartbeat(self) -> None:
         self._publish_status()

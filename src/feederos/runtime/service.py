@@ -25,12 +25,14 @@ True
 from __future__ import annotations
 
 import sys
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
 from prometheus_client import start_http_server
 
+from feederos.errors import PayloadError
 from feederos.runtime.broker import EmbeddedBroker
 from feederos.runtime.bus.base import BusMessage
 from feederos.runtime.bus.mqtt import MqttBus
@@ -47,6 +49,8 @@ from feederos.runtime.topics import check_id, event_topic
 __all__ = ["FeederRuntime", "RuntimeSettings"]
 
 RUNTIME_CLIENT = "fos-runtime"
+EVENTS_KEPT = 1000
+"""Events the runtime keeps in memory: it runs for months, so not all of them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +78,8 @@ class FeederRuntime:
         self.log = json_logger(
             log_stream or sys.stderr, component="runtime", feeder=settings.feeder_id
         )
-        self.events: list[Event] = []
-        """Events seen on the feeder's event topics since start."""
+        self.events: deque[Event] = deque(maxlen=EVENTS_KEPT)
+        """The latest events seen on the feeder's event topics (the log has them all)."""
         self.configs = ConfigStore(settings.home)
         self._broker: EmbeddedBroker | None = None
         self._bus: MqttBus | None = None
@@ -189,7 +193,7 @@ class FeederRuntime:
     def _on_event(self, message: BusMessage) -> None:
         try:
             event = decode(message.payload, Event, topic=message.topic)
-        except Exception as exc:
+        except PayloadError as exc:
             self.log.warning("malformed event", topic=message.topic, error=str(exc))
             return
         self.events.append(event)

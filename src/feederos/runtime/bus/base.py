@@ -11,11 +11,12 @@ Apps never see a transport; the runtime hands them one of these. Delivery guaran
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
-__all__ = ["Bus", "BusMessage", "Handler", "QoS", "Subscription"]
+__all__ = ["Bus", "BusMessage", "Handler", "QoS", "Subscription", "call_handler"]
 
 QoS = Literal[0, 1, 2]
 
@@ -67,3 +68,20 @@ class Bus(Protocol):
     def close(self) -> None:
         """Release the transport; publishing afterwards raises."""
         ...
+
+
+_log = logging.getLogger(__name__)
+
+
+def call_handler(subscription: Subscription, message: BusMessage) -> bool:
+    """Hand ``message`` to the subscription's handler; ``False`` if the handler raised.
+
+    The exception is logged, never passed on: a faulty subscriber must not stop delivery
+    to the others, nor a transport's network thread.
+    """
+    try:
+        subscription.handler(message)
+    except Exception:
+        _log.exception("handler for %s failed on %s", subscription.topic_filter, message.topic)
+        return False
+    return True

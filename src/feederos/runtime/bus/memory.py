@@ -17,17 +17,14 @@ Examples
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections import deque
 
 from feederos.errors import FosError
-from feederos.runtime.bus.base import BusMessage, Handler, QoS, Subscription
+from feederos.runtime.bus.base import BusMessage, Handler, QoS, Subscription, call_handler
 from feederos.runtime.topics import check_filter, check_topic, topic_matches
 
 __all__ = ["InMemoryBus"]
-
-_log = logging.getLogger(__name__)
 
 
 class InMemoryBus:
@@ -114,12 +111,8 @@ class InMemoryBus:
 
     def _call(self, subscription: Subscription, message: BusMessage) -> None:
         self.delivered += 1
-        try:
-            subscription.handler(message)
-        except Exception:
-            # A faulty subscriber must not stop delivery to the others.
+        if not call_handler(subscription, message):
             self.handler_errors += 1
-            _log.exception("handler for %s failed on %s", subscription.topic_filter, message.topic)
 
     def _check_open(self) -> None:
         if self._closed:

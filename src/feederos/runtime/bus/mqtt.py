@@ -60,7 +60,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from feederos.errors import FosError
-from feederos.runtime.bus.base import BusMessage, Handler, QoS, Subscription
+from feederos.runtime.bus.base import BusMessage, Handler, QoS, Subscription, call_handler
 from feederos.runtime.topics import check_filter, check_topic, topic_matches
 
 __all__ = ["BusConnectionError", "MqttBus", "MqttTls", "MqttUrl", "parse_mqtt_url"]
@@ -627,12 +627,8 @@ class MqttBus:
 
     def _call(self, subscription: Subscription, message: BusMessage) -> None:
         self.delivered += 1
-        try:
-            subscription.handler(message)
-        except Exception:
-            # A faulty subscriber must not stop the network thread nor the others.
+        if not call_handler(subscription, message):
             self.handler_errors += 1
-            _log.exception("handler for %s failed on %s", subscription.topic_filter, message.topic)
 
     def _set_tls(self, tls: MqttTls) -> None:
         for name in ("ca_file", "cert_file", "key_file"):
