@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import socket
 import subprocess
 import time
@@ -48,6 +49,9 @@ class PrivateMosquitto:
             f"listener {self.port} 127.0.0.1",
             "allow_anonymous true",
             f"persistence {'true' if persistence else 'false'}",
+            # Started as root, Mosquitto drops to user "mosquitto", who cannot write the
+            # test's directory: its persistence file would silently not be saved.
+            f"user {getpass.getuser()}",
         ]
         if persistence:
             lines.append(f"persistence_location {directory}/")

@@ -449,22 +449,24 @@ def _ids_of(messages: list[BusMessage]) -> set[str]:
     return {decode(m.payload, Command).id for m in messages if m.payload}
 
 
-@pytest.mark.skip(
-    reason="open finding: across a persisted-session broker restart with a separate "
-    "publisher, 1 of 40 commands was missing in 1 of 3 runs (issue 5 progress note)"
-)
 def test_persistent_session_gets_commands_published_while_broker_down(
     persistent_mosquitto: Restartable, feeder_id: str
 ) -> None:
     # A subscriber with a persistent session and a separate publisher. The broker keeps
-    # the session across its restart (persistence on), so whichever client reconnects
-    # first, no command is lost; QoS 1 is at least once, so count unique ids.
+    # the session across its restart (persistence on). The subscriber waits 2 s before
+    # reconnecting, so the publisher is back first and every command reaches the broker
+    # while the subscriber is away: only the restored session can hold them for it.
+    # QoS 1 is at least once, so unique ids are counted.
     n = 40
     inbox = Inbox()
     url = persistent_mosquitto.url
     with (
         MqttBus(
-            url, client_id=f"sub-{uuid.uuid4().hex}", session_expiry_s=60, reconnect_max_s=0.2
+            url,
+            client_id=f"sub-{uuid.uuid4().hex}",
+            session_expiry_s=60,
+            reconnect_min_s=2.0,
+            reconnect_max_s=2.0,
         ) as sub,
         MqttBus(url, reconnect_max_s=0.2) as pub,
     ):
@@ -477,6 +479,7 @@ def test_persistent_session_gets_commands_published_while_broker_down(
         assert pub.unacknowledged == n
         persistent_mosquitto.start()
         assert pub.flush(TIMEOUT_S)
+        assert not sub.connected and not inbox.messages
         inbox.wait_for(lambda m: len(_ids_of(m)) == n)
         assert _ids(inbox) == {c.id for c in sent}
         assert len(inbox.messages) >= n
