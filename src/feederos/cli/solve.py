@@ -7,18 +7,8 @@ Output formats (``--format``):
 - ``csv`` — the node voltages, exactly the columns ``bus,node,v_volts,angle_deg,v_pu``
   (buses in lower case, ``node`` the OpenDSS node number), the layout of the OpenDSS
   reference files;
-- ``json`` — one object::
-
-      {"summary":    {network, method, converged, iterations, control_iterations,
-                      max_mismatch_a, worst_node, source_p_kw, source_q_kvar,
-                      losses_kw, losses_kvar, v_min_pu, v_max_pu,
-                      regulator_taps, capacitor_states, n_violations},
-       "voltages":   [{bus, node, phase, v_volts, angle_deg, v_pu, energized}, ...],
-       "branches":   [{element, terminal, conductor, bus, node, i_a, angle_deg,
-                       p_kw, q_kvar, loading_pct}, ...],
-       "violations": [{kind, element, node, value, limit}, ...]}
-
-  with NaN written as ``null``. Units are in the key names (see docs/nomenclature.md).
+- ``json`` — the document of :mod:`feederos.powerflow.result_document` (summary,
+  voltages, branches, violations; NaN as ``null``; units in the key names).
 
 ``--out PATH`` writes the output to a file instead of the terminal. A solution that does
 not converge is still reported, then the command exits with status 1; a feeder that
@@ -32,9 +22,8 @@ import math
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -42,9 +31,10 @@ from rich.table import Table
 from feederos.cli._load import open_network_noting
 from feederos.errors import FeederosError
 from feederos.powerflow.result import PowerFlowResult
+from feederos.powerflow.result_document import result_document
 from feederos.powerflow.solve import Method
 
-__all__ = ["OutputFormat", "result_document", "solve_command"]
+__all__ = ["OutputFormat", "solve_command"]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -58,27 +48,6 @@ class OutputFormat(StrEnum):
     TABLE = "table"
     CSV = "csv"
     JSON = "json"
-
-
-def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
-    # to_json turns NaN into null and numpy scalars into plain numbers.
-    records: list[dict[str, Any]] = json.loads(
-        table.to_json(orient="records", double_precision=15))
-    return records
-
-
-def _plain(value: object) -> object:
-    return None if isinstance(value, float) and math.isnan(value) else value
-
-
-def result_document(result: PowerFlowResult) -> dict[str, Any]:
-    """The ``--format json`` object of ``result`` (see the module docstring)."""
-    return {
-        "summary": {k: _plain(v) for k, v in result.summary().items()},
-        "voltages": _records(result.voltages),
-        "branches": _records(result.branches),
-        "violations": _records(result.violations()),
-    }
 
 
 def _fmt(x: float, digits: int = 4) -> str:

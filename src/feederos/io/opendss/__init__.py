@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 
+from feederos.io.opendss._confine import confined_to
 from feederos.io.opendss._convert import DssImportWarning, convert_script, dss_class_counts
 from feederos.io.opendss._script import read_script
 from feederos.model import Network
@@ -24,13 +25,19 @@ from feederos.model import Network
 __all__ = ["DssImportWarning", "dss_class_counts", "read_opendss"]
 
 
-def read_opendss(path: str | os.PathLike[str]) -> Network:
+def read_opendss(
+    path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None = None
+) -> Network:
     """Read an OpenDSS master file (and everything it redirects to) into a Network.
 
     Parameters
     ----------
     path
         The ``.dss`` file to run, as OpenDSS's ``Compile`` would.
+    root
+        If given, every file the script reads (``Redirect``, ``Compile``, ``BusCoords``,
+        ``file=`` data) must lie inside this folder, or a ``DssSyntaxError`` names the
+        command: for scripts from someone else, e.g. files uploaded to the service.
 
     Returns
     -------
@@ -51,4 +58,7 @@ def read_opendss(path: str | os.PathLike[str]) -> Network:
     DssImportWarning
         Once, listing the classes and properties that have no place in the model.
     """
-    return convert_script(read_script(path))
+    if root is None:
+        return convert_script(read_script(path))
+    with confined_to(root):
+        return convert_script(read_script(path))

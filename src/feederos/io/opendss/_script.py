@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from feederos.errors import DssSyntaxError
+from feederos.io.opendss._confine import outside_root
 from feederos.io.opendss._lexer import LexError, Param, split_params
 from feederos.io.opendss._properties import (
     default_objects,
@@ -250,6 +251,12 @@ class _Runner:
         for candidate in candidates:
             path = candidate if candidate.is_absolute() else self.cwd / candidate
             path = Path(os.path.normpath(path))
+            if outside_root(path):
+                raise self.error(
+                    f"{what}: {text!r} is outside the folder of the uploaded files; "
+                    "name files inside it, by relative paths",
+                    where,
+                )
             if _is_file(path):
                 return path
         raise self.error(f"{what}: file not found: {text!r} (looked in {self.cwd})", where)

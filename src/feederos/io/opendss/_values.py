@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from feederos.errors import DssSyntaxError
+from feederos.io.opendss._confine import outside_root
 from feederos.io.opendss._lexer import LexError, split_params, split_values
 from feederos.io.opendss._rpn import RpnError, eval_rpn, parse_number
 
@@ -186,6 +187,9 @@ def _file_array(prop: DssProperty) -> list[str] | npt.NDArray[np.float64] | None
     path = Path(name)
     if not path.is_absolute():
         path = Path(prop.base_dir or ".") / path
+    if outside_root(path):
+        raise _fail(prop, f"{name!r} is outside the folder of the uploaded files; use a "
+                          "relative path to a file inside it")
     try:
         if kind == "file":
             text = path.read_bytes().decode("utf-8-sig", errors="replace")
