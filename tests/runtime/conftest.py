@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import getpass
+import http.server
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, ClassVar
 
 import pytest
 
@@ -137,3 +139,36 @@ def persistent_mosquitto(tmp_path: Path) -> Iterator[PrivateMosquitto]:
         yield broker
     finally:
         broker.stop()
+
+
+class _Files(http.server.BaseHTTPRequestHandler):
+    files: ClassVar[dict[str, bytes]] = {}
+
+    def do_GET(self) -> None:
+        body = self.files.get(self.path)
+        if body is None:
+            self.send_error(404, "Not Found")
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: the tests assert on what the client sees."""
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[str, dict[str, bytes]]]:
+    """An HTTP server on loopback serving ``files`` (path → bytes): (base URL, files)."""
+    files: dict[str, bytes] = {}
+    handler = type("Handler", (_Files,), {"files": files})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", files
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import http.server
 import io
 import json
 import shutil
 import subprocess
 import tarfile
-import threading
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 
@@ -120,38 +116,6 @@ def test_git_tree_without_bundle(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------- HTTP
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    files: ClassVar[dict[str, bytes]] = {}
-
-    def do_GET(self) -> None:
-        body = self.files.get(self.path)
-        if body is None:
-            self.send_error(404, "Not Found")
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Quiet: the test asserts on what the client sees."""
-
-
-@pytest.fixture
-def server() -> Iterator[tuple[str, dict[str, bytes]]]:
-    files: ClassVar[dict[str, bytes]] = {}
-    handler = type("Handler", (_Handler,), {"files": files})
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", files
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
 
 
 def tar_gz(folder: Path, *, prefix: str) -> bytes:

@@ -25,6 +25,7 @@ from feederos.model.der import (
     PowerElectronicsConnection,
     ReactivePowerMode,
 )
+from feederos.model.diff import ElementChange, ElementKey, NetworkDiff, diff_networks
 from feederos.model.lines import ACLineSegment, LineCode, LineImpedance
 from feederos.model.loads import EnergyConsumer, LoadClass, LoadModel, LoadStatus
 from feederos.model.metering import Meter, MeterKind
@@ -67,6 +68,8 @@ __all__ = [
     "DerKind",
     "EVCharger",
     "Element",
+    "ElementChange",
+    "ElementKey",
     "EnergyConsumer",
     "EnergySource",
     "Generator",
@@ -84,6 +87,7 @@ __all__ = [
     "Meter",
     "MeterKind",
     "Network",
+    "NetworkDiff",
     "PhaseShift",
     "PowerElectronicsConnection",
     "PowerTransformer",
@@ -107,5 +111,6 @@ __all__ = [
     "WindingRating",
     "WireData",
     "branches",
+    "diff_networks",
     "validate",
 ]

@@ -6,6 +6,7 @@ A bundle is a folder (or a git tree, or an archive served over HTTP, see
     bundle.toml            format_version = 1, feeder_id = "f1", description, author
     topology.json          the feeder, as a feederos network document
     apps/<app>.json        one config per app (or apps/<app>.yaml / .yml)
+    assets.json            optional: the feeder's assets (a JSON array, see below)
 
 :func:`read_bundle` turns the folder into a frozen :class:`ConfigBundle` (raising one
 :class:`InvalidBundleError` listing every unreadable or malformed file), and
@@ -16,8 +17,22 @@ and an installed app without a config must accept ``{}``. Every problem is colle
 each naming the file, the app and the JSON path.
 
 The bundle's ``digest`` covers what a running feeder sees — format version, feeder id,
-topology and app configs, as canonical JSON — and not its description, author or
-source, so re-publishing the same content under a new note is not a new version.
+topology, app configs and, when the bundle has one, its asset list, as canonical JSON —
+and not its description, author or source, so re-publishing the same content under a
+new note is not a new version. (A bundle without ``assets.json`` keeps the digest it
+had before asset lists existed.)
+
+``assets.json`` lists every asset an app may watch or command, one object each
+(:class:`BundleAsset`): its topic-level ``id`` (``inverter.pv1``, ``675``), ``kind``
+(``bus``, ``inverter``, ``regulator``, ``capacitor``, ``switch``, ``load``), the
+``element`` it is in the topology (``<collection>/<name>``, e.g. ``inverters/pv1``),
+its ``bus`` and ``phases``, the ``measurement_topic`` it publishes on and the
+``command_topic`` it takes commands on (``null`` for an asset that takes none), the
+``measurements`` it publishes (``quantity``, ``phase``, ``unit``) and the ``commands``
+(actions) it accepts. :func:`read_bundle` refuses a malformed entry naming the file and
+the entry; :func:`bundle_problems` refuses duplicate ids, topics that do not belong to
+the bundle's feeder and elements or buses the topology lacks.
+:func:`write_bundle` and :func:`write_bundle_zip` write a bundle back out (atomically).
 
 Examples
 --------
@@ -36,40 +51,62 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+import shutil
+import tempfile
 import tomllib
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import jsonschema
 import referencing.exceptions
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from feederos.errors import ConfigBundleError, FeederosError, TopicError
 from feederos.io.native import network_from_dict
 from feederos.model import Network
 from feederos.model.validation import Severity, validate
 from feederos.runtime.manifest import config_problems
-from feederos.runtime.topics import check_id
+from feederos.runtime.messages import Action, Phase
+from feederos.runtime.topics import check_id, command_topic, measurement_topic
 
 __all__ = [
     "APPS_DIR",
+    "ASSETS_FILE",
+    "ASSET_ACTIONS",
+    "ASSET_COLLECTIONS",
     "BUNDLE_FORMAT_VERSION",
     "META_FILES",
     "TOPOLOGY_FILE",
+    "AssetKindName",
+    "AssetMeasurement",
+    "BundleAsset",
     "BundleDiff",
     "BundleProblem",
     "ConfigBundle",
     "InvalidBundleError",
     "SchemaProvider",
+    "bundle_files",
     "bundle_problems",
     "canonical_json",
     "check_bundle",
     "diff_bundles",
     "read_bundle",
     "sha256_digest",
+    "write_bundle",
+    "write_bundle_zip",
 ]
 
 BUNDLE_FORMAT_VERSION = 1
@@ -83,6 +120,32 @@ TOPOLOGY_FILE = "topology.json"
 
 APPS_DIR = "apps"
 """Folder of per-app config files inside a bundle."""
+
+ASSETS_FILE = "assets.json"
+"""The optional list of the feeder's assets inside a bundle."""
+
+AssetKindName = Literal["bus", "inverter", "regulator", "capacitor", "switch", "load"]
+"""What an asset is (the twin's :class:`~feederos.runtime.cosim_apply.AssetKind` values)."""
+
+ASSET_COLLECTIONS: Final[dict[str, str]] = {
+    "bus": "buses",
+    "inverter": "inverters",
+    "regulator": "regulators",
+    "capacitor": "capacitors",
+    "switch": "switches",
+    "load": "loads",
+}
+"""Asset kind → the network collection its element is in."""
+
+ASSET_ACTIONS: Final[dict[str, tuple[Action, ...]]] = {
+    "bus": (),
+    "inverter": (Action.SET_P_LIMIT_PCT, Action.SET_P_KW, Action.SET_Q_KVAR),
+    "regulator": (Action.SET_TAP,),
+    "capacitor": (Action.SET_CAP_STEPS,),
+    "switch": (Action.OPEN, Action.CLOSE),
+    "load": (Action.CURTAIL_PCT,),
+}
+"""Asset kind → the actions an asset of that kind may accept (as the twin applies them)."""
 
 _APP_SUFFIXES = (".json", ".yaml", ".yml")
 _META_KEYS = ("format_version", "feeder_id", "description", "author")
@@ -140,6 +203,86 @@ class InvalidBundleError(ConfigBundleError):
         super().__init__(f"{name} refused, {len(self.problems)} problem(s):\n{lines}")
 
 
+class AssetMeasurement(BaseModel):
+    """One quantity an asset publishes: its glossary name, phase (if any) and unit."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    quantity: str = Field(
+        pattern=r"^[a-z][a-z0-9_]*$", description="Glossary name, e.g. v_pu, p_kw."
+    )
+    phase: Phase | None = Field(default=None, description="Phase it is of; null = none.")
+    unit: str = Field(min_length=1, description="Unit, e.g. pu, kW, step.")
+
+
+class BundleAsset(BaseModel):
+    """One entry of ``assets.json``: an asset, where it is and what it speaks.
+
+    Examples
+    --------
+    >>> a = BundleAsset(id="675", kind="bus", element="buses/675", bus="675",
+    ...                 phases=("a", "b", "c"), measurement_topic="feeder/f1/measurements/675",
+    ...                 measurements=({"quantity": "v_pu", "phase": "a", "unit": "pu"},))
+    >>> a.collection, a.element_name, a.commands
+    ('buses', '675', ())
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(description="Asset id: one topic level, e.g. inverter.pv1.")
+    kind: AssetKindName = Field(description="What the asset is.")
+    element: str = Field(
+        pattern=r"^[a-z_]+/\S+$",
+        description="The element in the topology as <collection>/<name>, e.g. inverters/pv1.",
+    )
+    bus: str = Field(min_length=1, description="The bus it is at.")
+    phases: tuple[Phase, ...] = Field(default=(), description="Phases it connects to.")
+    measurement_topic: str = Field(description="Topic its measurements are published on.")
+    command_topic: str | None = Field(
+        default=None, description="Topic it takes commands on; null if it takes none."
+    )
+    measurements: tuple[AssetMeasurement, ...] = Field(default=(), description="What it publishes.")
+    commands: tuple[Action, ...] = Field(default=(), description="Actions it accepts.")
+
+    @field_validator("id")
+    @classmethod
+    def _id_is_topic_level(cls, value: str) -> str:
+        try:
+            return check_id(value, what="asset id")
+        except TopicError as exc:
+            raise ValueError(str(exc)) from None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> BundleAsset:
+        if self.collection != ASSET_COLLECTIONS[self.kind]:
+            raise ValueError(
+                f"a {self.kind} asset's element is in {ASSET_COLLECTIONS[self.kind]}/, "
+                f"not {self.collection}/"
+            )
+        allowed = ASSET_ACTIONS[self.kind]
+        wrong = [a.value for a in self.commands if a not in allowed]
+        if wrong:
+            takes = ", ".join(a.value for a in allowed) or "none"
+            raise ValueError(f"a {self.kind} does not take {', '.join(wrong)}; it takes {takes}")
+        if len(set(self.commands)) != len(self.commands):
+            raise ValueError("commands lists an action twice")
+        if self.commands and self.command_topic is None:
+            raise ValueError("an asset that takes commands needs a command_topic")
+        if not self.commands and self.command_topic is not None:
+            raise ValueError("command_topic must be null for an asset that takes no commands")
+        return self
+
+    @property
+    def collection(self) -> str:
+        """The network collection of :attr:`element`."""
+        return self.element.split("/", 1)[0]
+
+    @property
+    def element_name(self) -> str:
+        """The element's name within its collection."""
+        return self.element.split("/", 1)[1]
+
+
 class ConfigBundle(BaseModel):
     """A parsed config bundle; frozen, content-addressed by :attr:`digest`.
 
@@ -160,6 +303,9 @@ class ConfigBundle(BaseModel):
     topology: dict[str, Any] = Field(description="The network document (raw JSON).")
     topology_digest: str = ""
     app_configs: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    assets: tuple[BundleAsset, ...] | None = Field(
+        default=None, description="The asset list (assets.json); None if the bundle has none."
+    )
     digest: str = ""
 
     @field_validator("feeder_id")
@@ -199,12 +345,16 @@ class ConfigBundle(BaseModel):
         return self
 
     def _digested_content(self, topology_digest: str) -> dict[str, Any]:
-        return {
+        content: dict[str, Any] = {
             "format_version": self.format_version,
             "feeder_id": self.feeder_id,
             "topology_digest": topology_digest,
             "app_configs": self.app_configs,
         }
+        if self.assets is not None:
+            # Only when present: bundles without assets.json keep their digests.
+            content["assets"] = [a.model_dump(mode="json") for a in self.assets]
+        return content
 
     def network(self) -> Network:
         """The topology as a :class:`~feederos.model.Network` (schema-checked)."""
@@ -226,6 +376,12 @@ def read_bundle(folder: str | Path, *, source: str = "") -> ConfigBundle:
     source
         Where it came from, kept in the bundle and its store entry; the folder's
         absolute path (``dir:/…``) if not given.
+
+    Raises
+    ------
+    InvalidBundleError
+        Listing every unreadable or malformed file; a bad ``assets.json`` entry is named
+        by its index and id (``assets.json: $[2].commands[0]: asset 'inverter.pv1': …``).
     """
     root = Path(folder)
     source = source or f"dir:{root.resolve()}"
@@ -238,13 +394,51 @@ def read_bundle(folder: str | Path, *, source: str = "") -> ConfigBundle:
     meta = _read_meta(root, problems)
     topology = _read_json_object(root / TOPOLOGY_FILE, TOPOLOGY_FILE, problems)
     app_configs = _read_app_configs(root, problems)
+    assets = _read_assets(root, problems)
     if problems:
         raise InvalidBundleError(problems, source=source)
     try:
-        return ConfigBundle(source=source, topology=topology, app_configs=app_configs, **meta)
+        return ConfigBundle(
+            source=source, topology=topology, app_configs=app_configs, assets=assets, **meta
+        )
     except ValueError as exc:
         # A feeder id or app name that cannot be a topic level: name the file it came from.
         raise InvalidBundleError([BundleProblem("bundle", str(exc))], source=source) from None
+
+
+def _read_assets(root: Path, problems: list[BundleProblem]) -> tuple[BundleAsset, ...] | None:
+    """``assets.json`` as validated entries; ``None`` if the bundle has none."""
+    path = root / ASSETS_FILE
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"), parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        problems.append(BundleProblem(ASSETS_FILE, f"line {exc.lineno}: invalid JSON: {exc.msg}"))
+        return None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        problems.append(BundleProblem(ASSETS_FILE, f"cannot read: {exc}"))
+        return None
+    if not isinstance(data, list):
+        problems.append(
+            BundleProblem(
+                ASSETS_FILE,
+                f"must hold a JSON array of assets at the top level, not {type(data).__name__}",
+            )
+        )
+        return None
+    assets: list[BundleAsset] = []
+    for i, entry in enumerate(data):
+        name = entry.get("id") if isinstance(entry, dict) else None
+        who = f"asset {name!r}: " if isinstance(name, str) else ""
+        try:
+            assets.append(BundleAsset.model_validate(entry))
+        except ValidationError as exc:
+            for err in exc.errors():
+                where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
+                message = err["msg"].removeprefix("Value error, ")
+                problems.append(BundleProblem(ASSETS_FILE, who + message, path=f"$[{i}]{where}"))
+    return tuple(assets)
 
 
 def _read_meta(root: Path, problems: list[BundleProblem]) -> dict[str, Any]:
@@ -417,12 +611,14 @@ def bundle_problems(
     feeder_id
         The feeder this runtime serves; a bundle for another feeder is refused.
     check_topology
-        Also run the network model's schema and consistency checks on the topology.
+        Also run the network model's schema and consistency checks on the topology,
+        and check that each asset's element and bus are in it.
 
     Returns
     -------
     list[BundleProblem]
-        Topology problems first, then per app in name order, each by JSON path.
+        Topology problems first, then asset problems, then per app in name order, each
+        by JSON path.
     """
     problems: list[BundleProblem] = []
     if feeder_id is not None and bundle.feeder_id != feeder_id:
@@ -433,8 +629,11 @@ def bundle_problems(
                 f"{feeder_id!r}; use the bundle made for this feeder",
             )
         )
+    network: Network | None = None
     if check_topology:
-        problems.extend(_topology_problems(bundle))
+        network, found = _topology_problems(bundle)
+        problems.extend(found)
+    problems.extend(_asset_problems(bundle, network))
     for app in sorted(set(bundle.app_configs) | set(schemas)):
         file = bundle.app_file(app)
         if app not in schemas:
@@ -477,16 +676,62 @@ def check_bundle(
         raise InvalidBundleError(problems, source=bundle.source)
 
 
-def _topology_problems(bundle: ConfigBundle) -> list[BundleProblem]:
+def _topology_problems(bundle: ConfigBundle) -> tuple[Network | None, list[BundleProblem]]:
+    """The parsed topology (``None`` if it does not parse) and its problems."""
     try:
         network = bundle.network()
     except FeederosError as exc:
-        return [BundleProblem(TOPOLOGY_FILE, str(exc).removeprefix(f"{TOPOLOGY_FILE}: "))]
-    return [
+        return None, [BundleProblem(TOPOLOGY_FILE, str(exc).removeprefix(f"{TOPOLOGY_FILE}: "))]
+    return network, [
         BundleProblem(TOPOLOGY_FILE, p.message, path=f"{p.collection}.{p.element} {p.field}")
         for p in validate(network)
         if p.severity is Severity.ERROR
     ]
+
+
+def _asset_problem(
+    problems: list[BundleProblem], i: int, asset: BundleAsset, message: str, field: str = ""
+) -> None:
+    problems.append(
+        BundleProblem(ASSETS_FILE, f"asset {asset.id!r}: {message}", path=f"$[{i}]{field}")
+    )
+
+
+def _asset_problems(bundle: ConfigBundle, network: Network | None) -> list[BundleProblem]:
+    """Duplicate ids, topics of another feeder, elements the topology lacks."""
+    if bundle.assets is None:
+        return []
+    problems: list[BundleProblem] = []
+    first: dict[str, int] = {}
+    names = {
+        c: set() if network is None else set(network.by_name(c)) for c in ASSET_COLLECTIONS.values()
+    }
+    for i, asset in enumerate(bundle.assets):
+        problem = partial(_asset_problem, problems, i, asset)
+        if asset.id in first:
+            problem(f"id also used by $[{first[asset.id]}]; asset ids are unique", ".id")
+        else:
+            first[asset.id] = i
+        topics = (
+            ("measurement_topic", asset.measurement_topic, measurement_topic),
+            ("command_topic", asset.command_topic, command_topic),
+        )
+        for field, given, build in topics:
+            expected = build(bundle.feeder_id, asset.id)
+            if given is not None and given != expected:
+                problem(
+                    f"{field} is {given!r}; for feeder {bundle.feeder_id!r} it is {expected!r}",
+                    f".{field}",
+                )
+        if network is None:
+            continue
+        if asset.element_name not in names[asset.collection]:
+            problem(f"element {asset.element!r} is not in {TOPOLOGY_FILE}", ".element")
+        if asset.bus not in names["buses"]:
+            problem(f"bus {asset.bus!r} is not in {TOPOLOGY_FILE}", ".bus")
+        if asset.kind == "bus" and asset.element_name != asset.bus:
+            problem(f"a bus asset's bus is its element ({asset.element_name!r})", ".bus")
+    return problems
 
 
 def _schema_problems(
@@ -527,6 +772,12 @@ class BundleDiff:
     """Apps with a config in the old bundle only."""
     changed: dict[str, tuple[str, ...]]
     """App → JSON paths whose values differ, for apps configured in both."""
+    assets_added: tuple[str, ...] = ()
+    """Asset ids in the new bundle's ``assets.json`` only."""
+    assets_removed: tuple[str, ...] = ()
+    """Asset ids in the old bundle's ``assets.json`` only."""
+    assets_changed: tuple[str, ...] = ()
+    """Asset ids in both whose entries differ."""
 
     @property
     def empty(self) -> bool:
@@ -537,11 +788,15 @@ class BundleDiff:
             or self.added
             or self.removed
             or self.changed
+            or self.assets_added
+            or self.assets_removed
+            or self.assets_changed
         )
 
 
 def diff_bundles(old: ConfigBundle, new: ConfigBundle) -> BundleDiff:
-    """Compare two bundles: feeder id, topology digest and each app's config by JSON path.
+    """Compare two bundles: feeder id, topology digest, each app's config by JSON path
+    and the asset lists by asset id (a bundle without ``assets.json`` has no assets).
 
     >>> a = ConfigBundle(feeder_id="f1", topology={"name": "n"},
     ...                  app_configs={"x": {"gain": 1, "on": True}, "y": {}})
@@ -557,12 +812,21 @@ def diff_bundles(old: ConfigBundle, new: ConfigBundle) -> BundleDiff:
         for app in both
         if (paths := _changed_paths(old.app_configs[app], new.app_configs[app], "$"))
     }
+    old_assets = {a.id: a for a in old.assets or ()}
+    new_assets = {a.id: a for a in new.assets or ()}
     return BundleDiff(
         feeder_id_changed=old.feeder_id != new.feeder_id,
         topology_changed=old.topology_digest != new.topology_digest,
         added=tuple(sorted(set(new.app_configs) - set(old.app_configs))),
         removed=tuple(sorted(set(old.app_configs) - set(new.app_configs))),
         changed=changed,
+        assets_added=tuple(sorted(new_assets.keys() - old_assets.keys())),
+        assets_removed=tuple(sorted(old_assets.keys() - new_assets.keys())),
+        assets_changed=tuple(
+            sorted(
+                i for i in old_assets.keys() & new_assets.keys() if old_assets[i] != new_assets[i]
+            )
+        ),
     )
 
 
@@ -579,3 +843,149 @@ def _changed_paths(old: Any, new: Any, path: str) -> list[str]:
     if canonical_json(old) != canonical_json(new):
         return [path]
     return []
+
+
+# -- writing ------------------------------------------------------------------------
+
+
+def bundle_files(bundle: ConfigBundle) -> dict[str, bytes]:
+    """The files of ``bundle``'s folder layout: bundle-relative POSIX path → content.
+
+    ``bundle.toml``, ``topology.json``, ``apps/<app>.json`` per app and, when the bundle
+    has an asset list, ``assets.json``; in that order. :func:`read_bundle` reads them back
+    into a bundle of the same digest (the ``source`` is where they are read from).
+    """
+    meta = [
+        f"format_version = {bundle.format_version}",
+        f"feeder_id = {_toml_string(bundle.feeder_id)}",
+        f"description = {_toml_string(bundle.description)}",
+        f"author = {_toml_string(bundle.author)}",
+    ]
+    files = {
+        META_FILES[0]: ("\n".join(meta) + "\n").encode(),
+        TOPOLOGY_FILE: _json_bytes(bundle.topology, indent=1),
+    }
+    for app in sorted(bundle.app_configs):
+        files[bundle.app_file(app)] = _json_bytes(bundle.app_configs[app], indent=2)
+    if bundle.assets is not None:
+        files[ASSETS_FILE] = _json_bytes(
+            [a.model_dump(mode="json") for a in bundle.assets], indent=2
+        )
+    return files
+
+
+def write_bundle(bundle: ConfigBundle, folder: str | Path, *, overwrite: bool = False) -> Path:
+    """Write ``bundle`` as a bundle folder, atomically; return the folder.
+
+    The files are written into a temporary folder beside ``folder`` and renamed into
+    place, so a reader never sees half a bundle.
+
+    Parameters
+    ----------
+    bundle
+        The bundle.
+    folder
+        Where to write it; its parent must exist.
+    overwrite
+        Replace an existing ``folder`` (else an existing one is an error).
+
+    Raises
+    ------
+    ConfigBundleError
+        ``folder`` exists (without ``overwrite``), is a file, or cannot be written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> b = ConfigBundle(feeder_id="f1", topology={"name": "n"}, app_configs={"x": {"k": 1}})
+    >>> out = write_bundle(b, pathlib.Path(tempfile.mkdtemp()) / "cfg")
+    >>> sorted(p.relative_to(out).as_posix() for p in out.rglob("*.*"))
+    ['apps/x.json', 'bundle.toml', 'topology.json']
+    >>> read_bundle(out).digest == b.digest
+    True
+    """
+    target = Path(folder)
+    if target.exists() and (not overwrite or not target.is_dir()):
+        what = "is not a folder" if not target.is_dir() else "already exists"
+        raise ConfigBundleError(
+            f"{target}: {what}; write the bundle to a new folder"
+            + ("" if not target.is_dir() else " or pass overwrite=True")
+        )
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    except OSError as exc:
+        raise ConfigBundleError(f"{target}: cannot write the bundle: {exc}") from None
+    old: Path | None = None
+    try:
+        for rel, content in bundle_files(bundle).items():
+            path = tmp.joinpath(*rel.split("/"))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+        tmp.chmod(0o755)  # mkdtemp makes it 0700
+        if target.exists():
+            old = target.with_name(f"{tmp.name}.old")
+            os.rename(target, old)
+        os.rename(tmp, target)
+    except OSError as exc:
+        if old is not None and not target.exists():
+            os.rename(old, target)  # put the previous bundle back
+            old = None
+        raise ConfigBundleError(f"{target}: cannot write the bundle: {exc}") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+def write_bundle_zip(bundle: ConfigBundle, path: str | Path) -> Path:
+    """Write ``bundle`` as a ``.zip`` archive with the bundle at its root, atomically.
+
+    The archive is what ``fos config`` fetches from an ``https://…/cfg.zip`` source.
+    It is reproducible: members in a fixed order with a fixed timestamp, so the same
+    bundle always gives the same bytes.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, zipfile
+    >>> b = ConfigBundle(feeder_id="f1", topology={"name": "n"})
+    >>> out = write_bundle_zip(b, pathlib.Path(tempfile.mkdtemp()) / "cfg.zip")
+    >>> zipfile.ZipFile(out).namelist()
+    ['bundle.toml', 'topology.json']
+    """
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for rel, content in bundle_files(bundle).items():
+                info = zipfile.ZipInfo(rel, date_time=(1980, 1, 1, 0, 0, 0))
+                info.external_attr = 0o100644 << 16  # a plain file, rw-r--r--
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, content)
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise ConfigBundleError(f"{target}: cannot write the bundle archive: {exc}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def _json_bytes(value: Any, *, indent: int) -> bytes:
+    return (json.dumps(value, indent=indent, ensure_ascii=False, allow_nan=False) + "\n").encode()
+
+
+def _toml_string(value: str) -> str:
+    r"""``value`` as a TOML basic string: quotes, backslashes and control characters escaped.
+
+    >>> print(_toml_string('say "hi"\tnow'))
+    "say \"hi\"\u0009now"
+    """
+    out = []
+    for ch in value:
+        if ch in ('"', "\\"):
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04X}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
