@@ -166,3 +166,21 @@ def test_csv_and_geojson(tmp_path: Path) -> None:
 def test_buses_without_coordinates_are_left_off_the_map(ieee123: Network) -> None:
     hc = hosting_capacity(ieee123, buses=["1"], levels={"peak": 1.0})
     assert hc.to_geojson()["features"] == []
+
+
+def test_progress_counts_buses_bracketed_and_changes_nothing() -> None:
+    net = load_feeder("ieee13")
+    kw: dict[str, object] = {"buses": ["675", "611", "652"],
+                             "levels": {"peak": 1.0, "light": 0.4}}
+    calls: list[tuple[int, int]] = []
+    seen = hosting_capacity(net, progress=lambda done, total: calls.append((done, total)),
+                            **kw)  # type: ignore[arg-type]
+    plain = hosting_capacity(net, **kw)  # type: ignore[arg-type]
+    done = [d for d, _ in calls]
+    assert {t for _, t in calls} == {6}  # 3 buses × 2 levels
+    assert done == sorted(done) and done[-1] == 6
+    assert 3 in done  # the first level closes before the second starts
+    assert len(calls) > 2  # a call per round, not only at the end
+    pd.testing.assert_frame_equal(seen.table, plain.table)
+    pd.testing.assert_frame_equal(seen.by_level, plain.by_level)
+    pd.testing.assert_frame_equal(seen.standing, plain.standing)

@@ -182,3 +182,38 @@ def test_a_missing_shape_is_named() -> None:
     net.loads[0].daily_shape = "nowhere"
     with pytest.raises(NetworkValidationError, match="nowhere"):
         run(net, steps=1, mode="daily")
+
+
+def _ieee13_day() -> Network:
+    net = load_feeder("ieee13")
+    net.load_shapes.append(LoadShape(name="day", interval_h=1.0,
+                                     p_mult=[0.4, 0.7, 1.0, 1.3, 0.9, 0.5, 0.3]))
+    for load in net.loads:
+        load.daily_shape = "day"
+    return net
+
+
+@pytest.mark.parametrize(("path", "steps", "chunk", "expected"), [
+    ("free", 70, 32, [32, 64, 70]),  # a call per block of steps
+    ("compiled", 70, 32, [30, 60, 70]),  # per window
+    ("stepped", 70, 32, [32, 64, 70]),  # per chunk of steps
+    ("parallel", 400, 32, [100, 200, 300, 400]),  # per segment, as they finish
+])
+def test_progress_is_reported_and_changes_nothing(path: str, steps: int, chunk: int,
+                                                  expected: list[int],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from feederos.powerflow.controlled import ControlledNetwork
+
+    if path == "stepped":  # the series stepped with ``solve``
+        monkeypatch.setattr(ControlledNetwork, "supports", staticmethod(lambda root: False))
+    kw = {"steps": steps, "mode": "daily", "chunk": chunk, "window": 30,
+          "controls": path != "free", "workers": 2 if path == "parallel" else 1}
+    calls: list[tuple[int, int]] = []
+    seen = run(_ieee13_day(), progress=lambda done, total: calls.append((done, total)),
+               **kw)  # type: ignore[arg-type]
+    plain = run(_ieee13_day(), **kw)  # type: ignore[arg-type]
+    assert [d for d, _ in calls] == expected
+    assert {t for _, t in calls} == {steps}
+    for name in ("steps", "taps", "capacitors", "soc_pct"):
+        pd.testing.assert_frame_equal(getattr(seen, name), getattr(plain, name))
+    assert seen.summary() == plain.summary()

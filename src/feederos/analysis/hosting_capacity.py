@@ -48,7 +48,7 @@ import dataclasses
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
@@ -230,6 +230,7 @@ def hosting_capacity(
     max_iterations: int = 100,
     chunk: int = 64,
     workers: int = 2,
+    progress: Callable[[int, int], None] | None = None,
 ) -> HostingCapacity:
     """Hosting capacity of each bus (see the module docstring).
 
@@ -264,6 +265,10 @@ def hosting_capacity(
         Of each power flow, as :func:`feederos.powerflow.solve`.
     chunk, workers
         Buses solved together in one block, and blocks solved at once (threads).
+    progress
+        Called as ``progress(done, total)`` on the calling thread after each round of
+        the search: ``done`` of the ``total`` = buses × levels have their capacity
+        bracketed (the last call has ``done == total``).
 
     Raises
     ------
@@ -288,11 +293,13 @@ def hosting_capacity(
     probes = _Probes(network, sites, kind)
     rows = []
     standing = []
-    for name, mult in levels.items():
+    total = len(sites) * len(levels)
+    for li, (name, mult) in enumerate(levels.items()):
         study = _LevelStudy(probes, mult, limits, tolerance_pu=tolerance_pu,
                             max_iterations=max_iterations, chunk=chunk, workers=workers,
                             level=name, controls=controls)
-        kw, constraint, element = study.search(max_kw=max_kw, rtol=rtol)
+        on_round = None if progress is None else _offset(progress, li * len(sites), total)
+        kw, constraint, element = study.search(max_kw=max_kw, rtol=rtol, on_round=on_round)
         standing += [{"level": name, "constraint": c, "element": e, "value": x}
                      for c, e, x in standing_violations(study.base, limits, probes.names)]
         for i, site in enumerate(sites):
@@ -303,6 +310,12 @@ def hosting_capacity(
     return HostingCapacity(
         table=_per_bus(by_level, sites, network), by_level=by_level, kind=kind,
         standing=pd.DataFrame(standing, columns=["level", "constraint", "element", "value"]))
+
+
+def _offset(progress: Callable[[int, int], None], before: int,
+            total: int) -> Callable[[int], None]:
+    """A level's count of closed sites as the whole study's progress."""
+    return lambda done: progress(before + done, total)
 
 
 def _per_bus(by_level: pd.DataFrame, sites: list[Site], network: Network) -> pd.DataFrame:
@@ -505,7 +518,9 @@ class _LevelStudy:
                                                np.inf))
         return np.asarray(est, dtype=np.float64)
 
-    def search(self, *, max_kw: float, rtol: float) -> tuple[FloatArray, list[str], list[str]]:
+    def search(self, *, max_kw: float, rtol: float,
+               on_round: Callable[[int], None] | None = None,
+               ) -> tuple[FloatArray, list[str], list[str]]:
         """Capacity, binding constraint and element of every site (module docstring).
 
         Each round tries two sizes per open site, ``t·(1 ∓ rtol/3)`` around a target
@@ -514,6 +529,7 @@ class _LevelStudy:
         off the ends), or their geometric mean where an end's excess is unknown or the
         last secant step did not halve the bracket. When
         the target is within ``rtol/3`` of the capacity, one round closes the bracket.
+        ``on_round`` is told after each round how many sites are done.
         """
         n = len(self.probes.sites)
         lo, hi = np.zeros(n), np.full(n, np.inf)
@@ -550,6 +566,8 @@ class _LevelStudy:
             took_all = np.isinf(hi) & (lo >= max_kw)
             closed = hi <= np.maximum(lo * (1.0 + rtol), min_kw)
             open_ &= ~(took_all | closed)
+            if on_round is not None:
+                on_round(n - int(open_.sum()))
             if not open_.any():
                 break
             idx = sites[open_]

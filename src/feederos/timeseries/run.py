@@ -47,9 +47,10 @@ True
 
 from __future__ import annotations
 
+import itertools
 import threading
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -212,6 +213,7 @@ def run(
     window: int = 1000,
     profiles: Mapping[str, Profile] | None = None,
     workers: int = 2,
+    progress: Callable[[int, int], None] | None = None,
 ) -> TimeSeriesResult:
     """Run a quasi-static time series (see the module docstring).
 
@@ -258,6 +260,12 @@ def run(
         banks than the steps before it leave, its steps are solved again from there
         until they agree. Every step's taps and capacitor steps are then a sequential
         run's, its other results the same to the tolerance. 1: sequential.
+    progress
+        Called as ``progress(steps_done, steps_total)`` on the calling thread as the run
+        goes: after each block of ``chunk`` steps, each ``window`` of compiled steps or
+        each segment of a parallel series, ending with ``steps_total``. Where a compiled
+        series meets a zero pivot and starts over stepped with
+        :func:`~feederos.powerflow.solve`, the count starts over too.
 
     Raises
     ------
@@ -293,7 +301,7 @@ def run(
     sink = SeriesSink(None if out is None else Path(out))
     try:
         return stepper(compiled, dispatch, hours, tolerance_pu, controls, recorder, sink,
-                       window, start, workers).run(chunk)
+                       window, start, workers, progress).run(chunk)
     except BaseException:
         sink.discard()  # no half-written files, and a previous run's stay as they were
         raise
@@ -305,9 +313,11 @@ class _Steps:
     def __init__(self, compiled: CompiledNetwork, dispatch: Dispatch,
                  hours: FloatArray, tolerance_pu: float, controls: bool,
                  recorder: Recorder, sink: SeriesSink, window: int,
-                 start: PowerFlowResult | None = None, workers: int = 1) -> None:
+                 start: PowerFlowResult | None = None, workers: int = 1,
+                 progress: Callable[[int, int], None] | None = None) -> None:
         self.root = compiled
         self.workers = workers
+        self.progress = progress
         # The solution the first step starts from (voltages, taps, capacitor steps);
         # None: the network's taps and steps and OpenDSS's no-load voltages.
         self.start = start
@@ -337,6 +347,11 @@ class _Steps:
     def stepped(self, state: CompiledNetwork, k: int) -> CompiledNetwork:
         """``state`` with the loads and DER as they draw and deliver at step ``k``."""
         return state.with_injections(self.dispatch.sets(k))
+
+    def report(self, done: int) -> None:
+        """Tell the caller's ``progress`` that ``done`` steps are solved."""
+        if self.progress is not None:
+            self.progress(done, int(self.hours.size))
 
     def record_controls(self, taps: dict[str, int], capacitor_states: dict[str, tuple[int, ...]],
                         times: int = 1) -> None:
@@ -398,6 +413,7 @@ class _FreeSteps(_Steps):
                                       bool(ok[j]), int(its[j]), 0))
             self.record_controls(taps, self.root.capacitor_states, hi - lo)
             self.flush()
+            self.report(hi)
             v_last = v[:, -1]
         final = solve(self.stepped(self.root, n - 1), tolerance_pu=self.tol, controls=False,
                       initial=v_last)
@@ -432,6 +448,8 @@ class _ControlledSteps(_Steps):
             self.record_controls(result.regulator_taps, result.capacitor_states)
             self.record(result.compiled, result.v[:, None])
             self.flush()
+            if (k + 1) % chunk == 0 or k + 1 == self.hours.size:
+                self.report(k + 1)
             state, last = result.compiled, result
         assert last is not None
         return self.result(last)
@@ -492,7 +510,7 @@ class _CompiledSteps(_Steps):
             self.sink.reset()
             return _ControlledSteps(self.root, self.dispatch, self.hours, self.tol,
                                     self.controls, self.recorder, self.sink, self.window,
-                                    self.start).run(chunk)
+                                    self.start, progress=self.progress).run(chunk)
 
     def _segments(self) -> list[int]:
         """The first step of each segment, and the number of steps."""
@@ -563,13 +581,20 @@ class _CompiledSteps(_Steps):
             out = self._output(hi - lo)
             final = self._steps(state, progress, lo, hi, out)
             self.sink.add(lo, self._frames(out, lo, hi))
+            self.report(hi)
         if final is None:
             final = self._solve_begun(progress, n - 1)
         return self.result(final)  # every window is with the sink: nothing left to flush
 
     def _parallel(self, bounds: list[int]) -> TimeSeriesResult:
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            tracks = list(pool.map(self._segment, bounds[:-1], bounds[1:]))
+            futures = [pool.submit(self._segment, lo, hi)
+                       for lo, hi in itertools.pairwise(bounds)]
+            done = 0
+            for future in as_completed(futures):  # on this thread, as segments finish
+                done += future.result().out.iterations.size
+                self.report(done)
+            tracks = [f.result() for f in futures]
         for s in range(1, len(tracks)):
             tracks[s] = self._splice(tracks[s - 1], tracks[s])
         n = self.hours.size
