@@ -42,6 +42,7 @@ bench: install bench-install
 	$(BENCH_BIN)/python -m bench.timeseries
 	$(BIN)/python -m bench.hosting_capacity
 	$(BIN)/python -m bench.runtime_bus
+	$(BIN)/python -m bench.api_load
 
 bench-install: $(BENCH_STAMP)
 

@@ -20,6 +20,7 @@ from rich.table import Table
 from feederos import __version__
 from feederos.cli._load import open_network
 from feederos.cli.hosting_capacity import hosting_capacity_command
+from feederos.cli.serve import serve_command, token_app
 from feederos.cli.solve import solve_command
 from feederos.cli.timeseries import timeseries_command
 from feederos.errors import FeederosError
@@ -172,6 +173,8 @@ def generate(
 app.command("solve")(solve_command)
 app.command("timeseries")(timeseries_command)
 app.command("hosting-capacity")(hosting_capacity_command)
+app.command("serve")(serve_command)
+app.add_typer(token_app)
 
 
 @app.command()
