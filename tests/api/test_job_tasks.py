@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
+from feederos.analysis.cost import capex, default_unit_costs
 from feederos.analysis.hosting_capacity import hosting_capacity
 from feederos.api.job_tasks import (
     OPTIONS,
@@ -63,7 +64,10 @@ class Reports:
 
 
 def _without_timing(summary: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in summary.items() if k not in ("elapsed_s", "files", "network")}
+    """The study's own figures: without the time, files, network name and CapEx (its
+    test is test_the_summary_carries_the_capex_of_the_network)."""
+    skip = ("elapsed_s", "files", "network", "cost")
+    return {k: v for k, v in summary.items() if k not in skip}
 
 
 def test_scenario_run_writes_and_sums_up_what_run_returns(tmp_path: Path) -> None:
@@ -286,3 +290,14 @@ def test_a_scenario_runs_as_a_job_in_a_worker_process(tmp_path: Path) -> None:
         )
     finally:
         db.dispose()
+
+
+def test_the_summary_carries_the_capex_of_the_network(tmp_path: Path) -> None:
+    network = load_feeder("ieee13")
+    request = {"network": network.model_dump(mode="json"), "steps": 2, "mode": "snapshot"}
+    assert run_scenario(request, tmp_path / "a", Reports())["cost"] == capex(network).to_dict()
+    cheap = default_unit_costs().model_copy(update={"regulator_each": 1.0})
+    request["unit_costs"] = cheap.model_dump(mode="json")
+    assert run_scenario(request, tmp_path / "b", Reports())["cost"] == (
+        capex(network, cheap).to_dict()
+    )

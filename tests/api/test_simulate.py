@@ -108,6 +108,7 @@ def test_scenario_run_job_equals_the_library(api: Api, documents: dict[str, Any]
             assert summary[key] is None
         else:
             assert summary[key] == pytest.approx(value, rel=1e-12, abs=1e-12), key
+    assert summary["cost"] == capex(network_from_dict(documents["ieee13"])).to_dict()
     assert {"steps.csv", "steps.parquet"} <= set(job["files"])
     parquet = api.viewer.get(f"/jobs/{job['id']}/files/steps.parquet")
     assert parquet.status_code == 200

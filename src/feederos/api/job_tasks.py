@@ -47,9 +47,11 @@ from typing import Annotated, Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from feederos.analysis.cost import UnitCosts, capex, default_unit_costs
 from feederos.analysis.hosting_capacity import DerSiting, HostingCapacity, hosting_capacity
 from feederos.api.jobs import Progress, TaskFunction
 from feederos.io.native import network_from_dict
+from feederos.model import Network
 from feederos.model.settings import SolveMode
 from feederos.timeseries import TimeSeriesResult, run
 
@@ -196,6 +198,7 @@ def run_scenario(request: dict[str, Any], out_dir: Path, progress: Progress) -> 
     return {
         **scenario_summary(result),
         "network": network.name,
+        "cost": job_cost(network, request),
         "files": files,
         "elapsed_s": time.perf_counter() - t0,
     }
@@ -264,9 +267,24 @@ def run_hosting_capacity(
     return {
         **hosting_capacity_summary(hc),
         "network": network.name,
+        "cost": job_cost(network, request),
         "files": sorted(files),
         "elapsed_s": time.perf_counter() - t0,
     }
+
+
+def job_cost(network: Network, request: dict[str, Any]) -> dict[str, Any]:
+    """The CapEx estimate of the job's network, with the ``unit_costs`` table the
+    service passed (its configured one) or the built-in table.
+
+    >>> from feederos.feeders import load_feeder
+    >>> job_cost(load_feeder("ieee13"), {})["currency"]
+    'USD'
+    """
+    table = request.get("unit_costs")
+    costs = UnitCosts.model_validate(table) if table is not None else default_unit_costs()
+    estimate: dict[str, Any] = capex(network, costs).to_dict()
+    return estimate
 
 
 def hosting_capacity_summary(hc: HostingCapacity, *, least: int = 5) -> dict[str, Any]:

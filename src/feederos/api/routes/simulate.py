@@ -112,8 +112,10 @@ def _submit(
 ) -> JobOut:
     stored = svc.networks.version(ref.network_id, ref.version)
     request = {"network_id": stored.info.network_id, "version": stored.info.version, **options}
-    # The document goes to the task, not into the job's row: the version names it.
-    job = svc.runner.submit(kind, request, actor=actor, inputs={"network": stored.document})
+    # The document goes to the task, not into the job's row: the version names it. The
+    # unit-cost table is the service's, for the CapEx figure in the job's summary.
+    inputs = {"network": stored.document, "unit_costs": svc.unit_costs.model_dump(mode="json")}
+    job = svc.runner.submit(kind, request, actor=actor, inputs=inputs)
     svc.metrics.jobs_submitted.labels(kind).inc()
     response.headers["Location"] = f"/jobs/{job.id}"
     return job_out(job)
