@@ -36,6 +36,20 @@ CHECKS = [
 ]
 
 
+MAX_FUZZ_BUSES = 3000
+"""Generated feeders are kept this small: a 100,000-bus one is valid but takes a minute
+(its size and speed are tested in tests/feeders)."""
+
+
+def _small_feeders(case: Any) -> Any:
+    body = case.body
+    if case.path.endswith("/generate") and isinstance(body, dict):
+        buses = body.get("buses")
+        if isinstance(buses, int | float) and buses > MAX_FUZZ_BUSES:
+            body["buses"] = MAX_FUZZ_BUSES
+    return case
+
+
 def test_no_5xx_and_answers_match_the_schema(api: Api) -> None:
     _, secret = api.services.tokens.create("fuzz", Role.ADMIN, actor="test")
     headers = {"Authorization": f"Bearer {secret}"}
@@ -44,11 +58,14 @@ def test_no_5xx_and_answers_match_the_schema(api: Api) -> None:
     assert len(operations) >= 20
     for operation in operations:
 
-        @given(case=operation.as_strategy())
+        @given(case=operation.as_strategy().map(_small_feeders))
         @settings(
             max_examples=MAX_EXAMPLES,
             deadline=None,
             database=None,
+            # The same requests every run, so CI is reproducible; explore with other
+            # seeds by hand (pytest --hypothesis-seed=N with derandomize off).
+            derandomize=True,
             suppress_health_check=list(HealthCheck),
         )
         def fuzz(case: Any) -> None:
