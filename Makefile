@@ -27,6 +27,7 @@ run: install
 	$(BIN)/feederos info out/suburban-2000.json
 	$(BIN)/feederos hosting-capacity ieee123 --out out/hosting-capacity --top 10
 	$(BIN)/fos run --home out/fos --feeder demo --duration-s 2
+	$(BIN)/python tools/service_demo.py
 
 lint: install
 	$(BIN)/ruff check src tests bench tools

@@ -181,6 +181,8 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             server.terminate()
             server.wait(30)
+            if server.stderr is not None:
+                server.stderr.close()
 
     bare_ms, full_ms = _library_ms(50)
     lat = np.array(latencies)
@@ -196,6 +198,10 @@ def main(argv: list[str] | None = None) -> None:
         f"throughput {n / wall_s:.1f} req/s"
     )
     print(f"  latency p50 {p50:.1f} ms, p90 {p90:.1f} ms, p99 {p99:.1f} ms, max {lat.max():.1f} ms")
+    print(
+        f"  one client alone, {args.calls} calls: p50 {np.median(alone):.1f} ms, "
+        f"p99 {np.percentile(alone, 99):.1f} ms"
+    )
     print(
         f"  library in-process: solve {bare_ms:.2f} ms, solve + tables {full_ms:.2f} ms "
         f"(median of 50); service time per request at full load "

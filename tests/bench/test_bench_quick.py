@@ -23,3 +23,23 @@ def test_generate_benchmark_runs_small(capsys: pytest.CaptureFixture[str]) -> No
     out = capsys.readouterr().out
     for profile in ("rural", "suburban", "urban"):
         assert profile in out
+
+
+def test_api_load_benchmark_runs_small(capsys: pytest.CaptureFixture[str]) -> None:
+    _load("api_load").main(["--clients", "2", "--calls", "3"])
+    out = capsys.readouterr().out
+    assert "requests 6, errors 0" in out
+    assert "API voltages equal the library's: True" in out
+
+
+def test_the_service_demo_of_make_run_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    spec = importlib.util.spec_from_file_location(
+        "service_demo", BENCH.parent / "tools" / "service_demo.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main()
+    out = capsys.readouterr().out
+    assert "power flow: converged True" in out
+    assert "succeeded, 24 steps" in out
