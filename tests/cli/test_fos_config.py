@@ -129,7 +129,7 @@ def test_bad_input_exits_2_naming_the_problem(home: Path, tmp_path: Path) -> Non
     code, out = invoke("history", "--home", home)
     assert out.strip() == "no config applied yet"
     code, out = invoke("apply", tmp_path / "nowhere", "--home", home)
-    assert code == 2 and "not a folder, a git repository" in out
+    assert code == 2 and "not a folder, an archive file" in out
     code, out = invoke("show", "4", "--home", home)
     assert code == 2 and "no config version 4" in out
     code, out = invoke("show", "--home", home)

@@ -185,6 +185,16 @@ def test_fos_config_apply_accepts_the_exported_folder(
     assert json.loads(shown.output)["digest"] == read_bundle(folder).digest
     again = runner.invoke(fos_config, ["apply", str(folder), *args])
     assert again.exit_code == 0 and again.output.startswith("unchanged")
+    exported = read_bundle(folder)
+    assert exported.assets is not None
+    assert len(json.loads(shown.output)["assets"]) == len(exported.assets)
+    # One asset fewer: `fos config diff` names it.
+    fewer = tmp_path / "fewer"
+    write_bundle(exported.model_copy(update={"assets": exported.assets[:-1]}), fewer)
+    assert runner.invoke(fos_config, ["apply", str(fewer), *args]).exit_code == 0
+    change = runner.invoke(fos_config, ["diff", "1", "2", "--home", str(home)])
+    assert change.exit_code == 0, change.output
+    assert f"- assets removed: {exported.assets[-1].id}" in change.output
 
 
 def test_the_zip_is_served_and_applied_over_http(
@@ -421,3 +431,18 @@ def test_copying_the_example_good_bundle_and_adding_assets(tmp_path: Path) -> No
         for p in (CONFIG_DATA / "schemas").glob("*.schema.json")
     }
     assert bundle_problems(after, schemas) == []
+
+
+def test_fos_config_applies_the_zip_as_a_local_file(
+    bundle: ConfigBundle, schemas_dir: Path, tmp_path: Path
+) -> None:
+    archive = write_bundle_zip(bundle, tmp_path / "cfg.zip")
+    home = tmp_path / "home"
+    args = ["--schemas-from", str(schemas_dir), "--home", str(home)]
+    result = runner.invoke(fos_config, ["apply", str(archive), *args])
+    assert result.exit_code == 0, result.output
+    assert f"file:{archive.resolve()}#sha256:" in result.output
+    assert fetch_bundle(str(archive)).digest == bundle.digest
+    (tmp_path / "cfg.txt").write_bytes(archive.read_bytes())
+    refused = runner.invoke(fos_config, ["apply", str(tmp_path / "cfg.txt"), *args])
+    assert refused.exit_code == 2 and "archive file (.zip" in refused.output

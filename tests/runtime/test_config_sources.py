@@ -239,5 +239,5 @@ def test_zip_symlink_and_escape_are_refused(tmp_path: Path) -> None:
 
 
 def test_a_source_that_is_nothing(tmp_path: Path) -> None:
-    with pytest.raises(ConfigBundleError, match="not a folder, a git repository"):
+    with pytest.raises(ConfigBundleError, match="not a folder, an archive file"):
         fetch_bundle(str(tmp_path / "nothing-here"))

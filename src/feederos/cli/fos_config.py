@@ -149,7 +149,7 @@ def show(
     version: Annotated[int | None, typer.Argument(help="Version (default: current).")] = None,
     home: Home = DEFAULT_HOME,
 ) -> None:
-    """Print one config version: its metadata and app configs as JSON."""
+    """Print one config version: its metadata, app configs and assets as JSON."""
     with errors_exit():
         store = ConfigStore(_home(home))
         entry = store.current() if version is None else store.get(version)
@@ -179,7 +179,8 @@ def diff(
     v2: Annotated[int, typer.Argument(help="New version.")],
     home: Home = DEFAULT_HOME,
 ) -> None:
-    """Show which app configs and whether the topology changed between two versions."""
+    """Show which app configs and assets changed, and whether the topology did, between
+    two versions."""
     with errors_exit():
         store = ConfigStore(_home(home))
         old, new = store.get(v1).bundle, store.get(v2).bundle
@@ -201,6 +202,13 @@ def diff(
         console.print(f"- {name}: removed", highlight=False)
     for name, paths in change.changed.items():
         console.print(f"~ {name}: {', '.join(paths)}", highlight=False)
+    for sign, what, ids in (
+        ("+", "added", change.assets_added),
+        ("-", "removed", change.assets_removed),
+        ("~", "changed", change.assets_changed),
+    ):
+        if ids:
+            console.print(f"{sign} assets {what}: {', '.join(ids)}", highlight=False)
 
 
 def _describe(entry: ConfigVersion) -> dict[str, Any]:
@@ -218,6 +226,9 @@ def _describe(entry: ConfigVersion) -> dict[str, Any]:
         "topology_digest": bundle.topology_digest,
         "topology_name": bundle.topology.get("name"),
         "app_configs": bundle.app_configs,
+        "assets": None
+        if bundle.assets is None
+        else [a.model_dump(mode="json") for a in bundle.assets],
     }
 
 

@@ -8,6 +8,8 @@
 ``git+<path-or-url>``, ``*.git``,      a git repository at ``ref`` (default ``HEAD``):
 ``ssh://…``, ``git@host:…``            a branch, a tag or a commit (full or short sha)
 ``https://host/cfg.tar.gz``            a ``.tar.gz``, ``.tar`` or ``.zip`` served over HTTP(S)
+``./cfg.zip``, ``./cfg.tar.gz``        such an archive as a local file (e.g. the bundle
+                                       ``POST /networks/{id}/feeder-os`` answers)
 =====================================  =================================================
 
 Git is driven through its command line into a private temporary bare repository, so the
@@ -59,6 +61,7 @@ __all__ = [
     "MAX_ARCHIVE_MEMBERS",
     "MAX_EXTRACTED_BYTES",
     "extract_archive",
+    "fetch_archive_file",
     "fetch_bundle",
     "fetch_folder",
     "fetch_git",
@@ -80,6 +83,9 @@ DEFAULT_TIMEOUT_S = 60.0
 _CHUNK_BYTES = 64 * 1024
 _HEX_REF = re.compile(r"[0-9a-fA-F]{4,64}")
 _GIT_URL_PREFIXES = ("ssh://", "git://", "git@", "file://")
+
+
+_ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
 
 
 def fetch_bundle(
@@ -116,9 +122,13 @@ def fetch_bundle(
         if ref is not None:
             return fetch_git(source, ref=ref, timeout_s=timeout_s)
         return fetch_folder(path)
+    if path.is_file() and source.lower().endswith(_ARCHIVE_SUFFIXES):
+        if ref is not None:
+            raise ConfigBundleError(f"{source}: a ref ({ref!r}) applies to git sources only")
+        return fetch_archive_file(path, max_bytes=max_bytes)
     raise ConfigBundleError(
-        f"{source}: not a folder, a git repository (git+<url>) or an http(s) URL of a "
-        ".tar.gz or .zip; give one of those"
+        f"{source}: not a folder, an archive file (.zip, .tar, .tar.gz), a git repository "
+        "(git+<url>) or an http(s) URL of an archive; give one of those"
     )
 
 
@@ -225,11 +235,32 @@ def fetch_http(
         raise ConfigBundleError(f"{url}: cannot fetch: {exc}") from None
     if len(data) > max_bytes:
         raise ConfigBundleError(f"{url}: archive exceeds the {max_bytes} byte limit")
+    return _read_archive(data, name=url)
+
+
+def fetch_archive_file(path: str | Path, *, max_bytes: int = MAX_ARCHIVE_BYTES) -> ConfigBundle:
+    """Read a ``.tar.gz``/``.tar``/``.zip`` bundle archive from a local file, as
+    :func:`fetch_http` reads a downloaded one; its source is ``file:<absolute
+    path>#sha256:<digest>``."""
+    file = Path(path).resolve()
+    try:
+        size = file.stat().st_size
+        if size > max_bytes:
+            raise ConfigBundleError(
+                f"{file}: archive of {size} bytes exceeds the {max_bytes} byte limit"
+            )
+        data = file.read_bytes()
+    except OSError as exc:
+        raise ConfigBundleError(f"{file}: cannot read: {exc.strerror or exc}") from None
+    return _read_archive(data, name=f"file:{file}")
+
+
+def _read_archive(data: bytes, *, name: str) -> ConfigBundle:
     digest = hashlib.sha256(data).hexdigest()
-    with tempfile.TemporaryDirectory(prefix="fos-config-http-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="fos-config-archive-") as tmp:
         tree = Path(tmp)
-        extract_archive(data, tree, name=url)
-        return read_bundle(_bundle_root(tree, name=url), source=f"{url}#sha256:{digest}")
+        extract_archive(data, tree, name=name)
+        return read_bundle(_bundle_root(tree, name=name), source=f"{name}#sha256:{digest}")
 
 
 def extract_archive(
