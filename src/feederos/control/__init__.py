@@ -1,0 +1,1 @@
+"""Controllers that run as Feeder OS apps: the StreetGrid microgrid orchestrator."""
