@@ -20,6 +20,7 @@ from rich.table import Table
 from feederos import __version__
 from feederos.cli._load import open_network
 from feederos.cli.hosting_capacity import hosting_capacity_command
+from feederos.cli.microgrid import app as microgrid_app
 from feederos.cli.serve import serve_command, token_app
 from feederos.cli.solve import solve_command
 from feederos.cli.timeseries import timeseries_command
@@ -175,6 +176,7 @@ app.command("timeseries")(timeseries_command)
 app.command("hosting-capacity")(hosting_capacity_command)
 app.command("serve")(serve_command)
 app.add_typer(token_app)
+app.add_typer(microgrid_app, name="microgrid")
 
 
 @app.command()
