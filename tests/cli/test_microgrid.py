@@ -71,3 +71,21 @@ def test_limit_breaches_are_listed() -> None:
         "frequency 59.500–60.600 Hz leaves 59.3–60.5 Hz",
         "3 islanded steps with back-feed",
     ]
+
+
+def test_run_with_the_orchestrator_reports_its_states_and_commands(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["run", str(short_scenario(tmp_path)), "--controller", "orchestrator"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "critical load served" in result.output
+    states = next(line for line in result.output.splitlines() if "orchestrator states" in line)
+    assert "islanding -> black_start -> islanded" in states
+    assert states.endswith("resync -> grid_connected")
+    assert "nodes flagged: none" in result.output
+
+
+def test_an_unknown_controller_is_refused(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run", str(short_scenario(tmp_path)), "--controller", "pid"])
+    assert result.exit_code == 2
+    assert "pid" in result.output

@@ -16,7 +16,6 @@ from typing import IO, ClassVar
 import pytest
 
 MOSQUITTO = Path("/usr/sbin/mosquitto")
-SYSTEM_BROKER = ("127.0.0.1", 1883)
 _START_TIMEOUT_S = 10.0
 
 
@@ -94,17 +93,6 @@ class PrivateMosquitto:
         if self._log is not None:
             self._log.close()
             self._log = None
-
-
-@pytest.fixture(scope="session")
-def mosquitto_url() -> str:
-    """The system Mosquitto on 127.0.0.1:1883 (anonymous, MQTT 5 and 3.1.1)."""
-    if not _listening(*SYSTEM_BROKER):
-        pytest.fail(
-            "no MQTT broker listens on 127.0.0.1:1883: start Mosquitto "
-            "(e.g. `systemctl start mosquitto` or `mosquitto -d`) to run these tests"
-        )
-    return "mqtt://127.0.0.1:1883"
 
 
 @pytest.fixture

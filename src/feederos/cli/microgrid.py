@@ -8,12 +8,19 @@ loading, isolation — and with ``--out DIR`` writes ``frequency.png``, ``soc.pn
 cannot be read exits with status 2; a run that broke a limit (frequency outside
 59.3–60.5 Hz, a voltage outside ANSI range B, back-feed while islanded, a power flow that
 did not converge) prints it and exits with status 1.
+
+``--controller orchestrator`` replaces the houses' local shed rule by the StreetGrid
+orchestrator app on the runtime's in-memory bus
+(:class:`feederos.microgrid.orchestrated.OrchestratedController`), fed every
+``--every-s`` seconds; the report then also lists the app's state changes, its commands
+and the nodes it flagged.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -33,6 +40,14 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
+
+
+class Controller(StrEnum):
+    """Who sheds and restores circuits in the island."""
+
+    LOCAL = "local"
+    ORCHESTRATOR = "orchestrator"
+
 
 F_LIMITS_HZ = (59.3, 60.5)
 """Frequency band the island must keep [Hz]."""
@@ -90,18 +105,48 @@ def run_command(
             help="Solve the street's voltages, loading and isolation at every step.",
         ),
     ] = True,
+    controller: Annotated[
+        Controller,
+        typer.Option(
+            "--controller",
+            help="local: each house's shed rule; orchestrator: the StreetGrid app on the bus.",
+        ),
+    ] = Controller.LOCAL,
+    every_s: Annotated[
+        float,
+        typer.Option(
+            "--every-s",
+            min=1.0,
+            help="With the orchestrator: period of the measurements it gets [s].",
+        ),
+    ] = 10.0,
 ) -> None:
     """Run a microgrid scenario and print its report."""
     from feederos.microgrid import read_scenario, run_scenario
+    from feederos.microgrid.orchestrated import OrchestratedController
 
+    orchestrated: OrchestratedController | None = None
     try:
         s = read_scenario(scenario)
+        if controller is Controller.ORCHESTRATOR:
+            orchestrated = OrchestratedController(s, every_s=every_s)
         with console.status(f"running {s.name} ({s.steps} steps)"):
-            result = run_scenario(s, power_flow=power_flow)
+            result = run_scenario(s, controller=orchestrated, power_flow=power_flow)
     except FeederosError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
+    finally:
+        if orchestrated is not None:
+            orchestrated.close()
     console.print(result.report(), markup=False, highlight=False, soft_wrap=True)
+    if orchestrated is not None:
+        opens = sum(c.action == "open" for _, c in orchestrated.commands)
+        lines = [
+            f"orchestrator states: {' -> '.join(orchestrated.states) or 'grid_connected'}",
+            f"orchestrator commands: {opens} open, {len(orchestrated.commands) - opens} close",
+            f"nodes flagged: {', '.join(sorted(orchestrated.app.flagged)) or 'none'}",
+        ]
+        console.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
     summary = result.summary()
     if out is not None:
         files = result.plot(out)
