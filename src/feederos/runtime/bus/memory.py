@@ -26,12 +26,19 @@ from feederos.runtime.topics import check_filter, check_topic, topic_matches
 
 __all__ = ["InMemoryBus"]
 
+_MAX_CACHED_TOPICS = 10_000
+"""Distinct topics whose subscribers are remembered; past it the memo starts afresh."""
+
 
 class InMemoryBus:
     """A :class:`~feederos.runtime.bus.base.Bus` inside one process."""
 
     def __init__(self) -> None:
         self._subscriptions: list[Subscription] = []
+        # Topic → subscriptions it reaches, valid until the subscriptions change: a twin
+        # publishes the same few hundred topics every step, and matching each against
+        # every filter was most of a step's bus time.
+        self._targets: dict[str, tuple[Subscription, ...]] = {}
         self._retained: dict[str, BusMessage] = {}
         self._queue: deque[tuple[BusMessage, tuple[Subscription, ...]]] = deque()
         self._lock = threading.RLock()
@@ -43,7 +50,8 @@ class InMemoryBus:
         """Handler calls that raised."""
 
     def publish(self, topic: str, payload: bytes, *, qos: QoS = 1, retain: bool = False) -> None:
-        check_topic(topic)
+        if topic not in self._targets:  # a cached topic was checked when first published
+            check_topic(topic)
         message = BusMessage(topic, bytes(payload), qos, retain)
         with self._lock:
             self._check_open()
@@ -52,7 +60,14 @@ class InMemoryBus:
                     self._retained[topic] = message
                 else:
                     self._retained.pop(topic, None)
-            targets = tuple(s for s in self._subscriptions if topic_matches(s.topic_filter, topic))
+            targets = self._targets.get(topic)
+            if targets is None:
+                targets = tuple(
+                    s for s in self._subscriptions if topic_matches(s.topic_filter, topic)
+                )
+                if len(self._targets) >= _MAX_CACHED_TOPICS:
+                    self._targets.clear()
+                self._targets[topic] = targets
             self._queue.append((BusMessage(topic, message.payload, qos, False), targets))
         self._drain()
 
@@ -62,6 +77,7 @@ class InMemoryBus:
         with self._lock:
             self._check_open()
             self._subscriptions.append(subscription)
+            self._targets.clear()
             for topic, message in self._retained.items():
                 if topic_matches(topic_filter, topic):
                     self._queue.append((message, (subscription,)))
@@ -72,11 +88,13 @@ class InMemoryBus:
         with self._lock:
             if subscription in self._subscriptions:
                 self._subscriptions.remove(subscription)
+                self._targets.clear()
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
             self._subscriptions.clear()
+            self._targets.clear()
             self._queue.clear()
 
     def subscribed_filters(self) -> tuple[str, ...]:
