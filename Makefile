@@ -28,6 +28,7 @@ run: install
 	$(BIN)/feederos hosting-capacity ieee123 --out out/hosting-capacity --top 10
 	$(BIN)/fos run --home out/fos --feeder demo --duration-s 2
 	$(BIN)/python tools/service_demo.py
+	$(BIN)/feederos microgrid run scenarios/grid_failure.json --out out/streetgrid
 
 lint: install
 	$(BIN)/ruff check src tests bench tools
@@ -44,6 +45,7 @@ bench: install bench-install
 	$(BIN)/python -m bench.hosting_capacity
 	$(BIN)/python -m bench.runtime_bus
 	$(BIN)/python -m bench.api_load
+	$(BIN)/python bench/edge_idle.py --seconds 60
 
 bench-install: $(BENCH_STAMP)
 
