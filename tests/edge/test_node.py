@@ -56,7 +56,7 @@ def _node(
         base, clock=clock, f_hz_at=f_hz_at, spec_at=plant, theta0_rad=theta0_rad
     )
     node = EdgeNode(
-        NodeSettings(node=NODE),
+        NodeSettings(node=NODE, orchestrator_timeout_s=60.0),
         clock=clock,
         adc=adc,
         send=(sent if sent is not None else []).append,

@@ -134,7 +134,10 @@ class NodeSettings:
     telemetry_period_s
         Time between telemetry reports [s].
     orchestrator_timeout_s
-        Silence after which the node goes fail-safe [s] (six missed 10 s heartbeats).
+        Silence after which the node goes fail-safe [s]. 300 s: over LoRa, keep-alives
+        to ten nodes every minute would need more airtime than a 1 % duty cycle gives, so
+        the gateway sends them every 120 s (``GatewaySettings.keepalive_s``), which must
+        stay below this.
     p_limit_hold_s
         Wait between two power-limit actions, so the average settles [s].
     p_limit_tau_s
@@ -156,7 +159,7 @@ class NodeSettings:
     meter: MeterSettings = field(default_factory=MeterSettings)
     protection: ProtectionSettings = field(default_factory=ProtectionSettings)
     telemetry_period_s: float = 10.0
-    orchestrator_timeout_s: float = 60.0
+    orchestrator_timeout_s: float = 300.0
     p_limit_hold_s: float = 2.0
     p_limit_tau_s: float = 1.0
     steady_block_cycles: float = 4.0
