@@ -62,6 +62,10 @@ def dss_compile(dss, name: str | Path) -> None:
     path = SHARED / MASTERS[name] if isinstance(name, str) else name
     cwd = os.getcwd()
     try:
+        # The engine is one per process and `clear` keeps global options: a 50 Hz feeder
+        # compiled earlier in this worker (the European LV case) would leave reactors
+        # given in mH at the wrong reactance here. Scripts that want 50 Hz set it.
+        dss.Text.Command = "set DefaultBaseFrequency=60"
         dss.Text.Command = f'compile "{path}"'
     finally:
         os.chdir(cwd)

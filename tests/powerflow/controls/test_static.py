@@ -133,6 +133,7 @@ def _replay(dss, path: Path, net: Network):
     state0 = initial_control_state(net, regs, caps)
     max_iter = _max_control_iterations(path)
 
+    dss.Text.Command = "set DefaultBaseFrequency=60"  # see conftest.dss_compile
     dss.Text.Command = f'compile "{path}"'
     for cmd in ("set controlmode=off", "set tolerance=1e-9", "set maxiterations=200"):
         dss.Text.Command = cmd
@@ -164,6 +165,7 @@ def _replay(dss, path: Path, net: Network):
 
     # OpenDSS's own STATIC loop from the same starting state (the IEEE 13 and 37
     # masters already solve once while compiling, so the start is set explicitly).
+    dss.Text.Command = "set DefaultBaseFrequency=60"  # see conftest.dss_compile
     dss.Text.Command = f'compile "{path}"'
     for cmd in ("set tolerance=1e-9", "set maxiterations=200", f"set maxcontroliter={max_iter}"):
         dss.Text.Command = cmd

@@ -61,6 +61,7 @@ def _solve(dss, case: str) -> dict[str, complex]:
         pytest.skip("shared IEEE 123 feeder not available")
     cwd = os.getcwd()  # OpenDSS's compile changes the working directory
     try:
+        dss.Text.Command = "set DefaultBaseFrequency=60"  # see conftest.dss_compile
         dss.Text.Command = f'compile "{CASES / f"{case}.dss"}"'
         dss.Text.Command = "set tolerance=1e-12"
         dss.Text.Command = "set maxiterations=500"

@@ -185,6 +185,7 @@ def scan_case(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Network]:
 )
 def test_stiff_bus_scan_matches_opendss(dss, scan_case: tuple[Path, Network], pu: float) -> None:
     path, net = scan_case
+    dss.Text.Command = "set DefaultBaseFrequency=60"  # see conftest.dss_compile
     dss.Text.Command = f'compile "{path}"'
     _solve(dss, [f"vsource.source.pu={pu}", *TIGHT])
     assert dss.ActiveCircuit.Solution.Converged
@@ -196,6 +197,7 @@ def test_stiff_bus_scan_matches_opendss(dss, scan_case: tuple[Path, Network], pu
 
 def test_stiff_bus_layouts_and_yprim(dss, scan_case: tuple[Path, Network]) -> None:
     path, net = scan_case
+    dss.Text.Command = "set DefaultBaseFrequency=60"  # see conftest.dss_compile
     dss.Text.Command = f'compile "{path}"'
     _solve(dss, TIGHT)
     idx = node_index(net)
@@ -228,6 +230,7 @@ def test_nominal_block_is_opendss_yprim(dss, name: str) -> None:
 
 def test_loads_caps_case_matches_opendss(dss) -> None:
     path = DATA / "loads_caps" / "master.dss"
+    dss.Text.Command = "set DefaultBaseFrequency=60"  # see conftest.dss_compile
     dss.Text.Command = f'compile "{path}"'
     _solve(dss, ["set controlmode=off", *TIGHT])
     # "New Load.dflt bus1=b8": see test_default_load_keeps_opendss_7200_v_base
@@ -236,6 +239,7 @@ def test_loads_caps_case_matches_opendss(dss) -> None:
 
 def test_default_load_keeps_opendss_7200_v_base(dss) -> None:
     path = DATA / "loads_caps" / "master.dss"
+    dss.Text.Command = "set DefaultBaseFrequency=60"  # see conftest.dss_compile
     dss.Text.Command = f'compile "{path}"'
     _solve(dss, ["set controlmode=off", *TIGHT])
     errors = _errors(dss, _read(path))
@@ -249,6 +253,7 @@ def test_delta_default_nodes_follow_opendss(dss, tmp_path: Path) -> None:
         "New Load.one bus1=b.2 phases=1 conn=delta kv=12.47 kw=50",
         "New Load.open bus1=b.1.2.3 phases=2 conn=delta kv=12.47 kw=50",
         "Set voltagebases=[12.47]", "Calcvoltagebases"]))
+    dss.Text.Command = "set DefaultBaseFrequency=60"  # see conftest.dss_compile
     dss.Text.Command = f'compile "{path}"'
     _solve(dss, TIGHT)
     _assert_close(_errors(dss, _read(path)))

@@ -185,6 +185,7 @@ def test_small_layouts_match_opendss(dss, small_case: Path) -> None:
         warnings.simplefilter("ignore", DssImportWarning)
         net = read_opendss(small_case)
     nodes = node_index(net)
+    dss.Text.Command = "set DefaultBaseFrequency=60"  # see conftest.dss_compile
     dss.Text.Command = f'compile "{small_case}"'
     taps, ppm = dss_taps_and_ppm(dss, net)
     assert taps == transformer_taps(net)  # nothing moved them: the model's taps
@@ -229,6 +230,7 @@ def test_importer_gaps(dss, tmp_path: Path, case: str) -> None:
         warnings.simplefilter("ignore", DssImportWarning)
         net = read_opendss(path)
     nodes = node_index(net)
+    dss.Text.Command = "set DefaultBaseFrequency=60"  # see conftest.dss_compile
     dss.Text.Command = f'compile "{path}"'
     worst = compare(dss, net, nodes, transformer_blocks(net, nodes))
     assert max(err for err, _ in worst.values()) <= RTOL
