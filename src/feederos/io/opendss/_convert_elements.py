@@ -408,6 +408,8 @@ def convert_xycurve(obj: DssObject, ctx: Context) -> Curve:
         name = prop.name
         if name == "npts":
             npts = as_int(prop)
+            if not 0 <= npts <= MAX_SHAPE_POINTS:
+                raise fail(obj, f"npts must be 0 to {MAX_SHAPE_POINTS:,}, got {npts}", prop)
         elif name == "xarray":
             x = as_float_array(prop)
         elif name == "yarray":
@@ -474,6 +476,10 @@ def convert_meter(obj: DssObject, ctx: Context) -> Meter:
                  settings=settings)
 
 
+MAX_SHAPE_POINTS = 31_622_400
+"""Most points a load shape may have: a leap year at 1 s."""
+
+
 def convert_loadshape(obj: DssObject, ctx: Context) -> LoadShape:
     """Convert a ``LoadShape`` (interval in h, min or s; mult/qmult/hour arrays)."""
     npts: int | None = None
@@ -488,6 +494,12 @@ def convert_loadshape(obj: DssObject, ctx: Context) -> LoadShape:
         name = prop.name
         if name == "npts":
             npts = as_int(prop)
+            if not 0 <= npts <= MAX_SHAPE_POINTS:
+                # A typo such as npts=87600000000 would otherwise allocate until the
+                # process is killed (a service must answer, not die).
+                raise fail(
+                    obj, f"npts must be 0 to {MAX_SHAPE_POINTS:,} (a year at 1 s), got {npts}", prop
+                )
         elif name == "interval":
             interval = as_float(prop)
         elif name == "minterval":
