@@ -32,7 +32,7 @@ import pandas as pd
 
 from feederos.powerflow.result import PowerFlowResult
 
-__all__ = ["records", "result_document"]
+__all__ = ["records", "result_document", "summary_document"]
 
 
 def records(table: pd.DataFrame) -> list[dict[str, Any]]:
@@ -45,14 +45,18 @@ def records(table: pd.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
-def _plain(value: object) -> object:
-    return None if isinstance(value, float) and math.isnan(value) else value
+def summary_document(result: PowerFlowResult) -> dict[str, Any]:
+    """``result.summary()`` with NaN as ``None`` (the document's ``summary``)."""
+    return {
+        k: None if isinstance(v, float) and math.isnan(v) else v
+        for k, v in result.summary().items()
+    }
 
 
 def result_document(result: PowerFlowResult) -> dict[str, Any]:
     """``result`` as the document of the module docstring."""
     return {
-        "summary": {k: _plain(v) for k, v in result.summary().items()},
+        "summary": summary_document(result),
         "voltages": records(result.voltages),
         "branches": records(result.branches),
         "violations": records(result.violations()),

@@ -27,6 +27,7 @@ from feederos.api.routes.jobs import JobOut, job_out
 from feederos.api.schemas import PowerflowRequest, PowerflowResult, VersionRef
 from feederos.api.services import Services, services
 from feederos.powerflow import solve
+from feederos.powerflow.result_document import summary_document
 from feederos.store.tokens import Role, TokenInfo
 
 __all__ = ["SimulateHostingCapacity", "SimulateScenarioRun", "router"]
@@ -80,7 +81,7 @@ def powerflow(body: PowerflowRequest, svc: Svc, caller: Engineer) -> Response:
     parts = [
         f'"network_id":{json.dumps(key[0])}',
         f'"version":{key[1]}',
-        f'"summary":{_json({k: _plain(v) for k, v in result.summary().items()})}',
+        f'"summary":{_json(summary_document(result))}',
         f'"cost":{_json(capex(cached.network, svc.unit_costs).to_dict())}',
     ]
     for name, table in tables.items():
@@ -96,10 +97,6 @@ def powerflow(body: PowerflowRequest, svc: Svc, caller: Engineer) -> Response:
 
 def _json(value: object) -> str:
     return json.dumps(value, allow_nan=False, separators=(",", ":"))
-
-
-def _plain(value: object) -> object:
-    return None if isinstance(value, float) and value != value else value
 
 
 def _submit(
